@@ -1,0 +1,121 @@
+"""`winloss analyze` and `winloss demo`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from winloss.pipeline.errors import WinlossError
+from winloss.pipeline.models import CallOutcome
+
+from .state import console, fail, state
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _count_inputs(paths: list[Path], manifest: Path | None) -> int:
+    from winloss.pipeline.analyze import discover
+    from winloss.pipeline.crm import load_manifest
+
+    return len(discover(paths)) if paths else len(load_manifest(manifest)) if manifest else 0
+
+
+def run_analysis(ctx: typer.Context, paths: list[Path], manifest: Path | None,
+                 deals: Path | None) -> list[CallOutcome]:
+    from winloss.flows.analyze import analyze_calls
+
+    st = state(ctx)
+    total = _count_inputs(paths, manifest)
+    with Progress(TextColumn("[bold]analysing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, transient=False) as bar:
+        task = bar.add_task("", total=total)
+
+        def advance(outcome: CallOutcome) -> None:
+            bar.update(task, advance=1, description=f"{Path(outcome.path).name}: {outcome.status}")
+
+        outcomes = analyze_calls(st.settings, paths, manifest=manifest, deals=deals, on_progress=advance)
+    return outcomes
+
+
+def print_outcomes(outcomes: list[CallOutcome]) -> None:
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("analysed", "unchanged", "failed")}
+    console.print(f"{len(outcomes)} file(s): {counts['analysed']} analysed, {counts['unchanged']} unchanged, "
+                  f"{counts['failed']} failed")
+    for o in outcomes:
+        if o.status == "failed":
+            console.print(f"  [red]failed[/] {o.path}: {o.problem}", highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def analyze(ctx: typer.Context,
+                paths: list[Path] = typer.Argument(None, help="audio files, .txt transcripts, or folders"),
+                manifest: Path = typer.Option(None, "--manifest", help="calls.csv: path,date,rep,account,deal_id"),
+                deals: Path = typer.Option(None, "--deals", help="deals.csv: deal_id,outcome,amount,close_date,"
+                                                                 "stage,rep")) -> None:
+        """Transcribe and analyse calls; store findings and index them. Unchanged calls are skipped."""
+        if not paths and not manifest:
+            raise typer.BadParameter("give audio/transcript paths or --manifest")
+        try:
+            outcomes = run_analysis(ctx, paths or [], manifest, deals)
+        except WinlossError as exc:
+            raise fail(exc) from None
+        print_outcomes(outcomes)
+        if any(o.status == "failed" for o in outcomes):
+            raise typer.Exit(2)
+
+    @app.command()
+    def demo(ctx: typer.Context) -> None:
+        """Run the whole loop on the bundled example calls and write a report."""
+        from winloss.flows.report import weekly_report
+        from winloss.pipeline import insights
+
+        manifest, deals = EXAMPLES / "calls.csv", EXAMPLES / "deals.csv"
+        if not manifest.exists():
+            raise fail(WinlossError(f"{manifest}: the demo corpus is missing; run `winloss demo` from a clone of "
+                                    f"the winloss repository"))
+        started = time.perf_counter()
+        st = state(ctx)
+        try:
+            outcomes = run_analysis(ctx, [], manifest, deals)
+            dates = [c["date"] for c in st.store.list_calls() if c["date"]]
+            since, until = (min(dates), max(dates)) if dates else (None, None)
+            path = weekly_report(st.settings, since=since, until=until, fmt="md")
+            data = insights.compute(st.store, since, until, st.settings.report.min_sample, 1)
+        except WinlossError as exc:
+            raise fail(exc) from None
+        print_outcomes(outcomes)
+        for line in summary_lines(data, path, time.perf_counter() - started):
+            console.print(line, highlight=False, soft_wrap=True)
+
+
+def summary_lines(data, path: Path, seconds: float) -> list[str]:
+    """The ten-line summary `winloss demo` prints under its run."""
+    from winloss.pipeline.report import _pct
+
+    def top(rows, n=3):
+        return "; ".join(f"{r.label}{'' if not r.variant or r.variant == 'used' else ' (' + r.variant + ')'} "
+                         f"{r.calls} calls, won {r.won}/lost {r.lost}" for r in rows[:n]) or "none"
+
+    cov = data.coverage
+    used = [r for r in data.messages if r.variant == "used"]
+    contradicted = [r for r in data.messages if r.variant == "contradicted"]
+    quote = next((r.quotes[0] for r in data.competitors + data.objections if r.quotes), None)
+    return [
+        f"[bold]Report:[/] {path}",
+        f"Period {cov.since} to {cov.until}: {cov.calls} calls, {cov.deals} deals "
+        f"({cov.won} won, {cov.lost} lost, {cov.open} open), win rate {_pct(cov.baseline_win_rate)}",
+        f"Objections: {top(data.objections)}",
+        f"Competitors (customer-said): {top(data.competitors)}",
+        f"Messages used: {top(used)}",
+        f"Messages contradicted: {top(contradicted)}",
+        f"Engines: {', '.join(cov.transcribers)}; extraction {', '.join(cov.extractors)}",
+        f"Example evidence: “{quote.text}” ({quote.call} @ {quote.at}, {quote.outcome})" if quote else
+        "Example evidence: none",
+        f"Done in {seconds:.0f} s at {dt.datetime.now():%H:%M}. Next: `winloss search \"price\"`, `winloss calls`",
+        "Findings as JSON lines: `winloss export findings --format jsonl`",
+    ]

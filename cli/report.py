@@ -1,0 +1,37 @@
+"""`winloss report`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import typer
+
+from winloss.pipeline.errors import WinlossError
+from winloss.pipeline.report import FORMATS
+
+from .state import console, fail, state
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def report(ctx: typer.Context,
+               since: dt.datetime = typer.Option(None, formats=["%Y-%m-%d"], help="first day (default: 6 days "
+                                                 "before --until)"),
+               until: dt.datetime = typer.Option(None, formats=["%Y-%m-%d"], help="last day (default: today)"),
+               fmt: str = typer.Option("md", "--format", help="md, html or json"),
+               out: Path = typer.Option(None, "--out", help="file to write (default: under the data dir)")) -> None:
+        """Write the win/loss report for a period (default: the last 7 days)."""
+        from winloss.flows.report import default_period, weekly_report
+
+        if fmt not in FORMATS:
+            raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
+        start, end = since.date() if since else None, until.date() if until else None
+        if start is None or end is None:
+            d_start, d_end = default_period(end)
+            start, end = start or d_start, end or d_end
+        try:
+            path = weekly_report(state(ctx).settings, since=start, until=end, fmt=fmt, out=out)
+        except WinlossError as exc:
+            raise fail(exc) from None
+        console.print(str(path), highlight=False, soft_wrap=True)

@@ -1,0 +1,51 @@
+"""What every command needs: settings from --config/--data-dir/env, loaded once per invocation."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from winloss.pipeline.errors import WinlossError
+from winloss.pipeline.settings import Playbook, Settings, load_playbook, load_settings
+
+
+@dataclass
+class AppState:
+    config: Path | None
+    data_dir: Path | None
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings(self.config, data_dir=self.data_dir)
+
+    @cached_property
+    def playbook(self) -> Playbook:
+        return load_playbook(self.settings.playbook)
+
+    @cached_property
+    def store(self):
+        from winloss.pipeline.store import Store
+
+        return Store(self.settings.database_url)
+
+
+def state(ctx: typer.Context) -> AppState:
+    return ctx.find_root().obj
+
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(exc: WinlossError, code: int = 1) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def interactive() -> bool:
+    return sys.stdout.isatty()

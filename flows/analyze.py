@@ -1,0 +1,98 @@
+"""analyze_calls: map over calls — decode, transcribe, roles, extract, store and index — one outcome per file.
+
+A bad file becomes a `failed` outcome naming the file and the problem; the other calls go on. A call whose
+content and config are unchanged since it was stored is `unchanged` and costs no model time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from prefect import flow, task, unmapped
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from winloss.pipeline.analyze import Engines, analyse_call, discover, make_call
+from winloss.pipeline.crm import ManifestRow, load_deals, load_manifest
+from winloss.pipeline.errors import BadInputError, WinlossError
+from winloss.pipeline.index import Index
+from winloss.pipeline.models import CallOutcome
+from winloss.pipeline.settings import Settings, load_playbook
+from winloss.pipeline.store import Store
+
+log = logging.getLogger(__name__)
+Progress = Callable[[CallOutcome], None]
+
+
+@dataclass
+class RunContext:
+    """What every per-call task shares in one run; the index opens only if some call needs writing."""
+
+    settings: Settings
+    engines: Engines
+    store: Store
+    fingerprint: str
+    manifest: dict[Path, ManifestRow]
+    on_progress: Progress | None = None
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @cached_property
+    def index(self) -> Index:
+        return Index(self.settings, self.engines.embedder)
+
+
+@task(name="analyze-call", cache_policy=NO_CACHE, task_run_name="analyze {path.name}")
+def analyze_call_task(path: Path, ctx: RunContext) -> CallOutcome:
+    started = time.perf_counter()
+    try:
+        outcome = _analyze(path, ctx, started)
+    except WinlossError as exc:
+        problem = exc.problem if isinstance(exc, BadInputError) else str(exc)
+        outcome = CallOutcome(path=str(path), status="failed", problem=problem)
+    except Exception as exc:  # one broken call must not sink the batch; the traceback goes to the log
+        log.exception("unexpected error analysing %s", path)
+        outcome = CallOutcome(path=str(path), status="failed", problem=f"internal error: {type(exc).__name__}: {exc}")
+    if ctx.on_progress:
+        ctx.on_progress(outcome)
+    return outcome
+
+
+def _analyze(path: Path, ctx: RunContext, started: float) -> CallOutcome:
+    row = ctx.manifest.get(path)
+    call = make_call(path, row)
+    if ctx.store.fingerprint_of(call.call_id) == ctx.fingerprint:
+        ctx.store.update_call_metadata(call)
+        return CallOutcome(path=str(path), status="unchanged", call_id=call.call_id)
+    analysis = analyse_call(call, ctx.engines, row)
+    outcome_of_deal = ctx.store.outcome_of(call.deal_id)
+    with ctx.write_lock:  # SQLite and the local Chroma index take one writer at a time
+        ctx.store.save_analysis(analysis, ctx.fingerprint)
+        ctx.index.upsert_call(analysis, outcome_of_deal)
+    return CallOutcome(path=str(path), status="analysed", call_id=call.call_id, findings=len(analysis.findings),
+                       seconds=round(time.perf_counter() - started, 2))
+
+
+@flow(name="analyze_calls", task_runner=ThreadPoolTaskRunner(max_workers=2), validate_parameters=False)
+def analyze_calls(settings: Settings, paths: list[Path], manifest: Path | None = None, deals: Path | None = None,
+                  on_progress: Progress | None = None) -> list[CallOutcome]:
+    playbook = load_playbook(settings.playbook)
+    store = Store(settings.database_url)
+    if deals:
+        store.upsert_deals(load_deals(deals))
+    rows = load_manifest(manifest) if manifest else {}
+    files = discover(paths) if paths else list(rows)
+    engines = Engines(settings, playbook)
+    fingerprint = settings.fingerprint(playbook)
+    ctx = RunContext(settings=settings, engines=engines, store=store, fingerprint=fingerprint, manifest=rows,
+                     on_progress=on_progress)
+    run_id = store.start_run(engines.transcriber_name, settings.extraction.engine, fingerprint)
+    futures = analyze_call_task.map(files, unmapped(ctx))
+    outcomes = [f.result() for f in futures]
+    store.finish_run(run_id, outcomes)
+    return outcomes

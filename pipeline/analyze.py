@@ -1,0 +1,90 @@
+"""One call end to end in the domain: file -> Call -> Transcript -> findings (grounded). No Prefect here."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from pathlib import Path
+
+from .audio import decode
+from .crm import ManifestRow
+from .embed import Embedder, build_embedder
+from .errors import BadInputError
+from .extract import Extractor, build_extractor, ground
+from .models import Call, CallAnalysis, file_id
+from .settings import Playbook, Settings
+from .transcribe import TRANSCRIPT_SUFFIXES, Transcriber, build_transcriber, read_text_transcript, transcribe_audio
+
+log = logging.getLogger(__name__)
+
+AUDIO_SUFFIXES = {".wav", ".mp3", ".opus", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".wma", ".webm", ".mp4",
+                  ".mkv", ".mov", ".amr"}
+INPUT_SUFFIXES = AUDIO_SUFFIXES | TRANSCRIPT_SUFFIXES
+
+
+class Engines:
+    """The providers one run needs, built from config on first use (nothing loads at import)."""
+
+    def __init__(self, settings: Settings, playbook: Playbook):
+        self.settings = settings
+        self.playbook = playbook
+
+    @cached_property
+    def transcriber(self) -> Transcriber:
+        return build_transcriber(self.settings.transcription, self.playbook)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return build_embedder(self.settings.embeddings)
+
+    @cached_property
+    def extractor(self) -> Extractor:
+        return build_extractor(self.settings.extraction, self.playbook, self.embedder)
+
+    @property
+    def transcriber_name(self) -> str:
+        return f"{self.settings.transcription.engine}:{self.settings.transcription.model}"
+
+
+def discover(paths: list[Path]) -> list[Path]:
+    """Files to analyse: the files named, and every audio or transcript file under the folders named."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES)
+        else:
+            found.append(path)
+    return list(dict.fromkeys(p.resolve() for p in found))
+
+
+def make_call(path: Path, row: ManifestRow | None) -> Call:
+    if not path.exists():
+        raise BadInputError(path, "file not found")
+    if path.stat().st_size == 0:
+        raise BadInputError(path, "empty file (0 bytes): nothing to analyse")
+    suffix = path.suffix.lower()
+    media = "transcript" if suffix in TRANSCRIPT_SUFFIXES else "audio"
+    row = row or ManifestRow(path=path)
+    return Call(call_id=file_id(path), path=str(path), media=media, date=row.date, rep=row.rep,
+                account=row.account, deal_id=row.deal_id)
+
+
+def analyse_call(call: Call, engines: Engines, row: ManifestRow | None = None) -> CallAnalysis:
+    path = Path(call.path)
+    if call.media == "transcript":
+        transcript = read_text_transcript(path, call.call_id, call.rep, row.roles if row else None)
+    else:
+        audio = decode(path)
+        settings = engines.settings.transcription
+        transcript = transcribe_audio(call.call_id, audio, engines.transcriber, settings.stereo_roles,
+                                      settings.turn_gap_ms, call.rep)
+    if not transcript.utterances:
+        raise BadInputError(path, f"no speech found in {transcript.duration:.0f} s of audio")
+    objections, competitors, messages = engines.extractor.extract(transcript)
+    (objections, d1), (competitors, d2), (messages, d3) = (ground(objections, transcript),
+                                                           ground(competitors, transcript),
+                                                           ground(messages, transcript))
+    if d1 + d2 + d3:
+        log.warning("%s: dropped %d finding(s) whose quote is not in the transcript", path, d1 + d2 + d3)
+    return CallAnalysis(call=call, transcript=transcript, objections=objections, competitors=competitors,
+                        messages=messages, engine=engines.extractor.name)

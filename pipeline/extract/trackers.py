@@ -1,0 +1,180 @@
+"""The offline evidence engine: vocabulary trackers for competitors, MiniLM similarity for objections and
+messages. Needs no key and no network; every finding quotes the sentence it was found in."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+import numpy as np
+
+from ..embed import Embedder
+from ..models import (CompetitorMention, Evidence, MessageStatus, MessageUse, Objection, Role, Transcript,
+                      Utterance)
+from ..settings import ExtractionSettings, Playbook
+from .base import Findings
+
+ENGINE = "offline"
+_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]+")
+# Words an ASR slip must never turn into a competitor name.
+COMMON_WORDS = frozenset("""patient quotient quote quoted quotes client pipeline pipelines sales bridge bridges
+otherwise likewise wise piping pipes recipient convenient efficient sufficient""".split())
+
+
+@dataclass(frozen=True)
+class Sentence:
+    utterance: Utterance
+    text: str
+
+
+def sentences(utterance: Utterance) -> list[Sentence]:
+    """Sentences of an utterance, as exact substrings of its text (so quotes stay verbatim)."""
+    found = [m.group().strip() for m in _SENTENCE.finditer(utterance.text)]
+    return [Sentence(utterance, s) for s in found if s]
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+class CompetitorTracker:
+    """Alias matching on word boundaries, plus a guarded fuzzy match for ASR misspellings."""
+
+    def __init__(self, playbook: Playbook, fuzzy_ratio: float = 0.8):
+        self.fuzzy_ratio = fuzzy_ratio
+        self.patterns = []
+        self.squashed: dict[str, str] = {}
+        for comp in playbook.competitors:
+            for alias in comp.names:
+                words = [re.escape(w) for w in re.split(r"[\s-]+", alias.strip()) if w]
+                pattern = re.compile(r"(?<![A-Za-z0-9])" + r"[\s-]*".join(words) + r"(?![A-Za-z0-9])", re.I)
+                self.patterns.append((comp.name, alias, pattern))
+                self.squashed.setdefault(_squash(alias), comp.name)
+
+    def generalise(self, text: str) -> str:
+        for _name, _alias, pattern in self.patterns:
+            text = pattern.sub("another vendor", text)
+        return text
+
+    def mentions(self, text: str) -> list[tuple[str, str, float]]:
+        """(competitor, alias as heard, confidence) found in one sentence."""
+        found: dict[str, tuple[str, str, float]] = {}
+        for name, _alias, pattern in self.patterns:
+            if m := pattern.search(text):
+                found.setdefault(name, (name, m.group(), 1.0))
+        for token in _TOKEN.findall(text):
+            key = _squash(token)
+            if len(key) < 5 or token.lower() in COMMON_WORDS:
+                continue
+            for alias_key, name in self.squashed.items():
+                if name in found or key[0] != alias_key[0]:
+                    continue
+                ratio = SequenceMatcher(None, key, alias_key).ratio()
+                if ratio >= self.fuzzy_ratio:
+                    found[name] = (name, token, round(ratio, 3))
+        return list(found.values())
+
+
+class OfflineExtractor:
+    name = ENGINE
+
+    def __init__(self, playbook: Playbook, settings: ExtractionSettings, embedder: Embedder):
+        self.playbook = playbook
+        self.settings = settings
+        self.embedder = embedder
+        self.competitors = CompetitorTracker(playbook)
+        self._refs: dict[str, tuple[list[str], np.ndarray]] | None = None
+
+    def _references(self) -> dict[str, tuple[list[str], np.ndarray]]:
+        """Embeddings of the playbook's example phrases, computed once per extractor."""
+        if self._refs is None:
+            groups: dict[str, list[str]] = {}
+            for cat in self.playbook.objections:
+                groups[f"obj:{cat.category}"] = cat.examples
+            for msg in self.playbook.messages:
+                groups[f"msg:{msg.id}"] = [msg.text, *msg.paraphrases]
+                if msg.forbidden:
+                    groups[f"forbid:{msg.id}"] = msg.forbidden
+            texts = [t for group in groups.values() for t in group]
+            vectors = self.embedder.embed(texts)
+            self._refs, i = {}, 0
+            for key, group in groups.items():
+                self._refs[key] = (group, vectors[i: i + len(group)])
+                i += len(group)
+        return self._refs
+
+    def extract(self, transcript: Transcript) -> Findings:
+        units = [s for u in transcript.utterances for s in sentences(u)]
+        competitors = self._competitors(transcript.call_id, units)
+        scored = [s for s in units if len(s.text.split()) >= self.settings.min_words]
+        # Competitor names mean nothing to MiniLM; the playbook's examples say "another vendor".
+        vectors = self.embedder.embed([self.competitors.generalise(s.text) for s in scored])
+        refs = self._references()
+        sims = {key: vectors @ ref_vecs.T if len(scored) else np.zeros((0, len(texts)))
+                for key, (texts, ref_vecs) in refs.items()}
+        objections = self._objections(transcript.call_id, scored, sims)
+        messages = self._messages(transcript.call_id, scored, sims)
+        return objections, competitors, messages
+
+    def _evidence(self, call_id: str, sentence: Sentence) -> Evidence:
+        u = sentence.utterance
+        return Evidence(call_id=call_id, utterance_index=u.index, start=u.start, end=u.end, role=u.role,
+                        speaker=u.speaker, quote=sentence.text)
+
+    def _competitors(self, call_id: str, units: list[Sentence]) -> list[CompetitorMention]:
+        seen: set[tuple[int, str]] = set()
+        out = []
+        for s in units:
+            for name, alias, conf in self.competitors.mentions(s.text):
+                if (s.utterance.index, name) in seen:
+                    continue
+                seen.add((s.utterance.index, name))
+                out.append(CompetitorMention(evidence=self._evidence(call_id, s), confidence=conf, engine=ENGINE,
+                                             competitor=name, alias=alias))
+        return out
+
+    def _objections(self, call_id: str, scored: list[Sentence], sims: dict) -> list[Objection]:
+        cats = [c for c in self.playbook.objections]
+        best: dict[int, tuple[float, str, Sentence]] = {}
+        for row, s in enumerate(scored):
+            if s.utterance.role is Role.rep:
+                continue
+            lowered = s.text.lower()
+            scores = []
+            for cat in cats:
+                score = float(sims[f"obj:{cat.category}"][row].max())
+                if any(cue in lowered for cue in cat.cues):
+                    score += 0.05  # a cue phrase backs the embedding match
+                scores.append((score, cat.category))
+            scores.sort(reverse=True)
+            top, runner_up = scores[0], scores[1] if len(scores) > 1 else (0.0, "")
+            if top[0] >= self.settings.objection_threshold and top[0] - runner_up[0] >= self.settings.objection_margin:
+                idx = s.utterance.index
+                if idx not in best or best[idx][0] < top[0]:
+                    best[idx] = (top[0], top[1], s)
+        return [Objection(evidence=self._evidence(call_id, s), confidence=min(1.0, score), engine=ENGINE,
+                          category=category) for score, category, s in best.values()]
+
+    def _messages(self, call_id: str, scored: list[Sentence], sims: dict) -> list[MessageUse]:
+        best: dict[tuple[int, str], tuple[float, MessageStatus, Sentence]] = {}
+        for row, s in enumerate(scored):
+            if s.utterance.role is Role.customer or s.text.endswith("?"):
+                continue  # a question delivers no claim
+            for msg in self.playbook.messages:
+                positive = float(sims[f"msg:{msg.id}"][row].max())
+                forbidden = float(sims[f"forbid:{msg.id}"][row].max()) if msg.forbidden else 0.0
+                if forbidden >= self.settings.contradiction_threshold and forbidden > positive:
+                    status, score = MessageStatus.contradicted, forbidden
+                elif positive >= self.settings.message_delivered_threshold:
+                    status, score = MessageStatus.delivered, positive
+                elif positive >= self.settings.message_paraphrased_threshold:
+                    status, score = MessageStatus.paraphrased, positive
+                else:
+                    continue
+                key = (s.utterance.index, msg.id)
+                if key not in best or best[key][0] < score:
+                    best[key] = (score, status, s)
+        return [MessageUse(evidence=self._evidence(call_id, s), confidence=min(1.0, score), engine=ENGINE,
+                           message_id=mid, status=status) for (_, mid), (score, status, s) in best.items()]

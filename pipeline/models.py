@@ -1,0 +1,224 @@
+"""Typed records passed between stages. Every finding carries Evidence that points into its transcript."""
+
+from __future__ import annotations
+
+import hashlib
+import datetime as dt
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Role(StrEnum):
+    rep = "rep"
+    customer = "customer"
+    unknown = "unknown"
+
+
+class Outcome(StrEnum):
+    won = "won"
+    lost = "lost"
+    open = "open"
+
+
+class FindingKind(StrEnum):
+    objection = "objection"
+    competitor = "competitor"
+    message = "message"
+
+
+class MessageStatus(StrEnum):
+    delivered = "delivered"
+    paraphrased = "paraphrased"
+    contradicted = "contradicted"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def content_id(data: bytes) -> str:
+    """Call ids are content hashes: the same bytes are the same call, wherever the file lives."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def file_id(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+class Call(_Frozen):
+    """One recorded (or transcribed) call and what the manifest says about it."""
+
+    call_id: str
+    path: str
+    media: Literal["audio", "transcript"]
+    date: dt.date | None = None
+    rep: str | None = None
+    account: str | None = None
+    deal_id: str | None = None
+
+
+class Utterance(_Frozen):
+    index: int = Field(ge=0)
+    role: Role = Role.unknown
+    speaker: str = ""
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+    text: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Utterance:
+        if self.end < self.start:
+            raise ValueError(f"utterance {self.index} ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class Transcript(_Frozen):
+    call_id: str
+    utterances: list[Utterance]
+    duration: float = Field(ge=0)
+    language: str = "en"
+    engine: str
+    channels: int = 1
+
+    def utterance(self, index: int) -> Utterance:
+        return self.utterances[index]
+
+
+class Deal(_Frozen):
+    deal_id: str
+    outcome: Outcome
+    amount: float | None = None
+    close_date: dt.date | None = None
+    stage: str | None = None
+    rep: str | None = None
+
+
+class Evidence(_Frozen):
+    """Where a finding stands in its call: the verbatim quote and when, and who said it."""
+
+    call_id: str
+    utterance_index: int = Field(ge=0)
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+    role: Role
+    speaker: str = ""
+    quote: str = Field(min_length=1)
+
+
+class _Finding(_Frozen):
+    evidence: Evidence
+    confidence: float = Field(ge=0, le=1)
+    engine: str
+
+    kind: FindingKind
+
+    @property
+    def label(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def finding_id(self) -> str:
+        """Stable across re-runs, so re-ingesting upserts instead of duplicating."""
+        key = f"{self.evidence.call_id}|{self.kind}|{self.label}|{self.evidence.utterance_index}|{self.engine}"
+        return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+class Objection(_Finding):
+    kind: Literal[FindingKind.objection] = FindingKind.objection
+    category: str
+
+    @property
+    def label(self) -> str:
+        return self.category
+
+
+class CompetitorMention(_Finding):
+    kind: Literal[FindingKind.competitor] = FindingKind.competitor
+    competitor: str
+    alias: str
+
+    @property
+    def label(self) -> str:
+        return self.competitor
+
+
+class MessageUse(_Finding):
+    kind: Literal[FindingKind.message] = FindingKind.message
+    message_id: str
+    status: MessageStatus
+
+    @property
+    def label(self) -> str:
+        return self.message_id
+
+
+Finding = Objection | CompetitorMention | MessageUse
+
+
+class CallAnalysis(_Frozen):
+    call: Call
+    transcript: Transcript
+    objections: list[Objection] = []
+    competitors: list[CompetitorMention] = []
+    messages: list[MessageUse] = []
+    engine: str
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [*self.objections, *self.competitors, *self.messages]
+
+
+class FlatFinding(_Frozen):
+    """The stable export format: one finding a line (`winloss export findings --format jsonl`)."""
+
+    call_id: str
+    kind: FindingKind
+    label: str
+    status: str | None = None
+    utterance_index: int
+    start: float
+    end: float
+    role: Role
+    quote: str
+    engine: str
+    confidence: float
+
+    @classmethod
+    def of(cls, finding: Finding) -> FlatFinding:
+        ev = finding.evidence
+        return cls(
+            call_id=ev.call_id,
+            kind=finding.kind,
+            label=finding.label,
+            status=finding.status.value if isinstance(finding, MessageUse) else None,
+            utterance_index=ev.utterance_index,
+            start=ev.start,
+            end=ev.end,
+            role=ev.role,
+            quote=ev.quote,
+            engine=finding.engine,
+            confidence=round(finding.confidence, 4),
+        )
+
+
+class CallOutcome(_Frozen):
+    """What happened to one input in a batch: analysed, skipped as unchanged, or failed and why."""
+
+    path: str
+    status: Literal["analysed", "unchanged", "failed"]
+    call_id: str | None = None
+    problem: str | None = None
+    findings: int = 0
+    seconds: float = 0.0
+
+
+def mmss(seconds: float) -> str:
+    total = int(round(seconds))
+    return f"{total // 60:02d}:{total % 60:02d}"

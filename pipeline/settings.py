@@ -1,0 +1,214 @@
+"""Config is data: one TOML file (plus the playbook it names), validated by pydantic, overridable by WINLOSS_* env.
+
+Precedence, highest first: explicit overrides (CLI flags) > WINLOSS_* environment > the TOML file > defaults.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/winloss.toml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StorageSettings(_Section):
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite under data_dir")
+    chroma_url: str = Field("", description="Chroma server URL; empty means a persistent index under data_dir")
+
+
+class TranscriptionSettings(_Section):
+    engine: Literal["faster-whisper"] = "faster-whisper"
+    model: str = Field("tiny.en", description="'tiny.en' (bundled) or a path to a CTranslate2 Whisper model")
+    compute_type: str = "float32"
+    beam_size: int = Field(1, ge=1, le=10)
+    cpu_threads: int = Field(0, ge=0)
+    vad_filter: bool = True
+    turn_gap_ms: int = Field(300, ge=50, le=5000, description="a pause this long splits speech into regions")
+    language: str | None = "en"
+    vocabulary_prompt: bool = False
+    stereo_roles: tuple[Literal["rep", "customer"], Literal["rep", "customer"]] = ("rep", "customer")
+
+
+class ExtractionSettings(_Section):
+    engine: Literal["offline"] = "offline"
+    objection_threshold: float = Field(0.52, ge=0, le=1)
+    objection_margin: float = Field(0.02, ge=0, le=1)
+    message_delivered_threshold: float = Field(0.78, ge=0, le=1)
+    message_paraphrased_threshold: float = Field(0.68, ge=0, le=1)
+    contradiction_threshold: float = Field(0.70, ge=0, le=1)
+    min_words: int = Field(3, ge=1)
+
+
+class EmbeddingSettings(_Section):
+    engine: Literal["minilm"] = "minilm"
+    batch_size: int = Field(64, ge=1)
+
+
+class LLMSettings(_Section):
+    model: str = "gpt-4o-mini"
+    base_url: str = ""
+    api_key_env: str = "OPENAI_API_KEY"
+
+
+class ReportSettings(_Section):
+    min_sample: int = Field(5, ge=1, description="fewer deals than this: counts shown, no claim made")
+    quotes_per_finding: int = Field(3, ge=1, le=20)
+    out_dir: str = "reports"
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Build it with load_settings(); the class reads only env by itself."""
+
+    model_config = SettingsConfigDict(env_prefix="WINLOSS_", env_nested_delimiter="__", extra="forbid")
+
+    data_dir: Path = Path(".winloss")
+    playbook: Path = Path("playbook.toml")
+    storage: StorageSettings = StorageSettings()
+    transcription: TranscriptionSettings = TranscriptionSettings()
+    extraction: ExtractionSettings = ExtractionSettings()
+    embeddings: EmbeddingSettings = EmbeddingSettings()
+    llm: LLMSettings = LLMSettings()
+    report: ReportSettings = ReportSettings()
+    config_file: Path | None = Field(None, exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init kwargs; env must beat the file.
+        return (env_settings, init_settings)
+
+    @property
+    def database_url(self) -> str:
+        return self.storage.database_url or f"sqlite:///{(self.data_dir / 'winloss.db').resolve()}"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    def fingerprint(self, playbook: Playbook) -> str:
+        """What the analysis of a call depends on: a different fingerprint means re-analyse."""
+        relevant = {
+            "transcription": self.transcription.model_dump(mode="json"),
+            "extraction": self.extraction.model_dump(mode="json"),
+            "embeddings": self.embeddings.model_dump(mode="json"),
+            "playbook": playbook.model_dump(mode="json"),
+        }
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class Competitor(_Section):
+    name: str = Field(min_length=1)
+    aliases: list[str] = []
+
+    @property
+    def names(self) -> list[str]:
+        return [self.name, *[a for a in self.aliases if a.lower() != self.name.lower()]]
+
+
+class Message(_Section):
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
+    text: str = Field(min_length=1)
+    paraphrases: list[str] = []
+    forbidden: list[str] = Field([], description="claims that contradict the message")
+
+
+class ObjectionCategory(_Section):
+    category: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
+    examples: list[str] = Field(min_length=1)
+    cues: list[str] = []
+
+
+class Company(_Section):
+    name: str
+    products: list[str] = []
+    vocabulary: list[str] = []
+
+
+class Playbook(_Section):
+    """The user's playbook: who we compete with, what reps should say, what customers object to."""
+
+    company: Company
+    competitors: list[Competitor] = []
+    messages: list[Message] = []
+    objections: list[ObjectionCategory] = []
+
+    @field_validator("messages")
+    @classmethod
+    def _unique_messages(cls, messages: list[Message]) -> list[Message]:
+        ids = [m.id for m in messages]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"message ids must be unique, repeated: {', '.join(dupes)}")
+        return messages
+
+    def message(self, message_id: str) -> Message:
+        return next(m for m in self.messages if m.id == message_id)
+
+
+def _describe(err: ValidationError, path: Path) -> str:
+    lines = [f"{path}: invalid configuration"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        got = e.get("input")
+        got_txt = "" if isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"  {key}: {e['msg']}{got_txt}")
+    return "\n".join(lines)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found; pass --config or create it (see config/winloss.toml)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def find_config(explicit: Path | None = None) -> Path | None:
+    if explicit:
+        return explicit
+    if env := os.environ.get("WINLOSS_CONFIG"):
+        return Path(env)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Read the config file (if any), apply WINLOSS_* env, then explicit overrides (e.g. --data-dir)."""
+    path = find_config(config)
+    data: dict[str, Any] = _read_toml(path) if path else {}
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path or Path("<defaults and WINLOSS_* environment>"))) from None
+    updates: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    if path is not None:
+        updates["config_file"] = path
+        if not settings.playbook.is_absolute():
+            updates["playbook"] = path.parent / settings.playbook
+    return settings.model_copy(update=updates)
+
+
+def load_playbook(path: Path) -> Playbook:
+    try:
+        return Playbook.model_validate(_read_toml(path))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None

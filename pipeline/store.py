@@ -1,0 +1,272 @@
+"""The structured store (SQLAlchemy): calls, deals, utterances, findings, runs, with versioned migrations.
+
+SQLite under the data dir by default; any SQLAlchemy URL works. Writes for one call happen in one
+transaction, so a failure never leaves a half-written call behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from .errors import NotFoundError, StoreError
+from .models import (Call, CallAnalysis, CallOutcome, Deal, FlatFinding, Outcome, Role, Transcript, Utterance)
+
+metadata = sa.MetaData()
+
+meta = sa.Table("meta", metadata, sa.Column("key", sa.String(64), primary_key=True),
+                sa.Column("value", sa.String(256), nullable=False))
+calls = sa.Table(
+    "calls", metadata,
+    sa.Column("call_id", sa.String(32), primary_key=True),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("media", sa.String(16), nullable=False),
+    sa.Column("date", sa.Date),
+    sa.Column("rep", sa.String(128)),
+    sa.Column("account", sa.String(256)),
+    sa.Column("deal_id", sa.String(128), index=True),
+    sa.Column("duration", sa.Float, nullable=False),
+    sa.Column("channels", sa.Integer, nullable=False),
+    sa.Column("language", sa.String(16)),
+    sa.Column("transcriber", sa.String(128), nullable=False),
+    sa.Column("extractor", sa.String(64), nullable=False),
+    sa.Column("fingerprint", sa.String(32), nullable=False),
+    sa.Column("analysed_at", sa.DateTime, nullable=False),
+)
+deals = sa.Table(
+    "deals", metadata,
+    sa.Column("deal_id", sa.String(128), primary_key=True),
+    sa.Column("outcome", sa.String(8), nullable=False),
+    sa.Column("amount", sa.Float),
+    sa.Column("close_date", sa.Date),
+    sa.Column("stage", sa.String(128)),
+    sa.Column("rep", sa.String(128)),
+)
+utterances = sa.Table(
+    "utterances", metadata,
+    sa.Column("call_id", sa.String(32), sa.ForeignKey("calls.call_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("speaker", sa.String(128), nullable=False),
+    sa.Column("start", sa.Float, nullable=False),
+    sa.Column("end", sa.Float, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+)
+findings = sa.Table(
+    "findings", metadata,
+    sa.Column("finding_id", sa.String(32), primary_key=True),
+    sa.Column("call_id", sa.String(32), sa.ForeignKey("calls.call_id", ondelete="CASCADE"), index=True),
+    sa.Column("kind", sa.String(16), nullable=False, index=True),
+    sa.Column("label", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(16)),
+    sa.Column("utterance_index", sa.Integer, nullable=False),
+    sa.Column("start", sa.Float, nullable=False),
+    sa.Column("end", sa.Float, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("quote", sa.Text, nullable=False),
+    sa.Column("engine", sa.String(64), nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+)
+runs = sa.Table(
+    "runs", metadata,
+    sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+    sa.Column("transcriber", sa.String(128)),
+    sa.Column("extractor", sa.String(64)),
+    sa.Column("fingerprint", sa.String(32)),
+    sa.Column("analysed", sa.Integer, default=0),
+    sa.Column("unchanged", sa.Integer, default=0),
+    sa.Column("failed", sa.Integer, default=0),
+    sa.Column("failures", sa.Text, default="[]"),
+)
+
+
+def _v1(conn: Connection) -> None:
+    metadata.create_all(conn)
+
+
+# One function per schema step, applied in order and recorded in meta.schema_version.
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class Store:
+    def __init__(self, url: str):
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url
+        self.engine: Engine = sa.create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            @sa.event.listens_for(self.engine, "connect")
+            def _fk(dbapi_conn, _record):  # SQLite enforces foreign keys only when asked
+                dbapi_conn.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    # -- schema ---------------------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        with self.engine.begin() as conn:
+            current = 0
+            if sa.inspect(conn).has_table("meta"):
+                row = conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).first()
+                current = int(row[0]) if row else 0
+            elif sa.inspect(conn).get_table_names():
+                raise StoreError(f"{self.url}: holds tables that are not a winloss store; point --data-dir "
+                                 f"or storage.database_url elsewhere")
+            if current > SCHEMA_VERSION:
+                raise StoreError(f"{self.url}: written by a newer winloss (schema {current}, this one knows "
+                                 f"{SCHEMA_VERSION}); upgrade winloss instead of reading it wrongly")
+            for step in MIGRATIONS[current:]:
+                step(conn)
+            if current < SCHEMA_VERSION:
+                conn.execute(sa.delete(meta).where(meta.c.key == "schema_version"))
+                conn.execute(sa.insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).scalar_one())
+
+    # -- writes ---------------------------------------------------------------------------------------------
+    def upsert_deals(self, items: Iterable[Deal]) -> int:
+        n = 0
+        with self.engine.begin() as conn:
+            for deal in items:
+                conn.execute(sa.delete(deals).where(deals.c.deal_id == deal.deal_id))
+                conn.execute(sa.insert(deals).values(**deal.model_dump(mode="python")))
+                n += 1
+        return n
+
+    def save_analysis(self, analysis: CallAnalysis, fingerprint: str) -> None:
+        """Replace everything stored for this call in one transaction."""
+        call, tr = analysis.call, analysis.transcript
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(findings).where(findings.c.call_id == call.call_id))
+            conn.execute(sa.delete(utterances).where(utterances.c.call_id == call.call_id))
+            conn.execute(sa.delete(calls).where(calls.c.call_id == call.call_id))
+            conn.execute(sa.insert(calls).values(
+                call_id=call.call_id, path=call.path, media=call.media, date=call.date, rep=call.rep,
+                account=call.account, deal_id=call.deal_id, duration=tr.duration, channels=tr.channels,
+                language=tr.language, transcriber=tr.engine, extractor=analysis.engine, fingerprint=fingerprint,
+                analysed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+            if tr.utterances:
+                conn.execute(sa.insert(utterances), [
+                    {"call_id": call.call_id, "idx": u.index, "role": u.role.value, "speaker": u.speaker,
+                     "start": u.start, "end": u.end, "text": u.text} for u in tr.utterances])
+            rows = [{"finding_id": f.finding_id, **FlatFinding.of(f).model_dump(mode="json")}
+                    for f in analysis.findings]
+            if rows:
+                conn.execute(sa.insert(findings), rows)
+
+    def update_call_metadata(self, call: Call) -> None:
+        """An unchanged call whose manifest row changed (date, rep, deal) gets the new facts, no re-analysis."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(calls).where(calls.c.call_id == call.call_id).values(
+                path=call.path, date=call.date, rep=call.rep, account=call.account, deal_id=call.deal_id))
+
+    def start_run(self, transcriber: str, extractor: str, fingerprint: str) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(sa.insert(runs).values(
+                started_at=dt.datetime.now(dt.UTC).replace(tzinfo=None), transcriber=transcriber,
+                extractor=extractor, fingerprint=fingerprint)).inserted_primary_key[0]
+
+    def finish_run(self, run_id: int, outcomes: list[CallOutcome]) -> None:
+        failed = [{"path": o.path, "problem": o.problem} for o in outcomes if o.status == "failed"]
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(runs).where(runs.c.run_id == run_id).values(
+                finished_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                analysed=sum(o.status == "analysed" for o in outcomes),
+                unchanged=sum(o.status == "unchanged" for o in outcomes),
+                failed=len(failed), failures=json.dumps(failed)))
+
+    # -- reads ----------------------------------------------------------------------------------------------
+    def fingerprint_of(self, call_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(calls.c.fingerprint).where(calls.c.call_id == call_id)).scalar()
+
+    def transcript(self, call_id: str) -> Transcript:
+        with self.engine.connect() as conn:
+            call = conn.execute(sa.select(calls).where(calls.c.call_id == call_id)).mappings().first()
+            if call is None:
+                raise NotFoundError(f"no call {call_id!r} in the store; `winloss calls` lists them")
+            rows = conn.execute(sa.select(utterances).where(utterances.c.call_id == call_id)
+                                .order_by(utterances.c.idx)).mappings().all()
+        return Transcript(call_id=call_id, duration=call["duration"], language=call["language"] or "en",
+                          engine=call["transcriber"], channels=call["channels"],
+                          utterances=[Utterance(index=r["idx"], role=Role(r["role"]), speaker=r["speaker"],
+                                                start=r["start"], end=r["end"], text=r["text"]) for r in rows])
+
+    def resolve_call_id(self, prefix: str) -> str:
+        with self.engine.connect() as conn:
+            ids = conn.execute(sa.select(calls.c.call_id).where(calls.c.call_id.like(f"{prefix}%"))).scalars().all()
+        if len(ids) != 1:
+            raise NotFoundError(f"{'no' if not ids else 'more than one'} call matches {prefix!r}; "
+                                f"`winloss calls` lists them")
+        return ids[0]
+
+    def list_calls(self) -> list[dict]:
+        q = (sa.select(calls.c.call_id, calls.c.path, calls.c.date, calls.c.rep, calls.c.account, calls.c.deal_id,
+                       calls.c.duration, calls.c.channels, deals.c.outcome,
+                       sa.func.count(findings.c.finding_id).label("findings"))
+             .select_from(calls.outerjoin(deals, calls.c.deal_id == deals.c.deal_id)
+                          .outerjoin(findings, findings.c.call_id == calls.c.call_id))
+             .group_by(calls.c.call_id, deals.c.outcome).order_by(calls.c.date, calls.c.path))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    def call_row(self, call_id: str) -> dict:
+        return next(c for c in self.list_calls() if c["call_id"] == call_id)
+
+    def findings(self, call_id: str | None = None) -> list[FlatFinding]:
+        q = sa.select(findings).order_by(findings.c.call_id, findings.c.start, findings.c.kind)
+        if call_id:
+            q = q.where(findings.c.call_id == call_id)
+        with self.engine.connect() as conn:
+            return [FlatFinding.model_validate({k: v for k, v in r.items() if k != "finding_id"})
+                    for r in conn.execute(q).mappings()]
+
+    def finding_rows(self, since: dt.date | None, until: dt.date | None) -> list[dict]:
+        """Findings joined to their call and deal: what the report aggregates."""
+        q = (sa.select(findings, calls.c.date, calls.c.rep, calls.c.deal_id, calls.c.path,
+                       sa.func.coalesce(deals.c.outcome, "unknown").label("outcome"))
+             .select_from(findings.join(calls, findings.c.call_id == calls.c.call_id)
+                          .outerjoin(deals, calls.c.deal_id == deals.c.deal_id)))
+        q = _period(q, since, until)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    def calls_in_period(self, since: dt.date | None, until: dt.date | None) -> list[dict]:
+        q = (sa.select(calls.c.call_id, calls.c.deal_id, calls.c.date, calls.c.transcriber, calls.c.extractor,
+                       sa.func.coalesce(deals.c.outcome, "unknown").label("outcome"))
+             .select_from(calls.outerjoin(deals, calls.c.deal_id == deals.c.deal_id)))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(_period(q, since, until)).mappings()]
+
+    def last_run(self) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(runs).order_by(runs.c.run_id.desc()).limit(1)).mappings().first()
+        return dict(row) if row else None
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                    for t in (calls, deals, utterances, findings)}
+
+    def outcome_of(self, deal_id: str | None) -> Outcome | None:
+        if not deal_id:
+            return None
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(deals.c.outcome).where(deals.c.deal_id == deal_id)).scalar()
+        return Outcome(value) if value else None
+
+
+def _period(q, since: dt.date | None, until: dt.date | None):
+    if since:
+        q = q.where(calls.c.date >= since)
+    if until:
+        q = q.where(calls.c.date <= until)
+    return q
