@@ -118,6 +118,7 @@ class Settings(BaseSettings):
 class Competitor(_Section):
     name: str = Field(min_length=1)
     aliases: list[str] = []
+    case_sensitive: bool = Field(False, description="match only as spelled (for names that are common words)")
 
     @property
     def names(self) -> list[str]:

@@ -163,10 +163,15 @@ class Store:
                 conn.execute(sa.insert(findings), rows)
 
     def update_call_metadata(self, call: Call) -> None:
-        """An unchanged call whose manifest row changed (date, rep, deal) gets the new facts, no re-analysis."""
+        """An unchanged call whose manifest row changed (date, rep, deal) gets the new facts, no re-analysis.
+
+        Facts the new row leaves blank keep their stored value: a file analysed again without its manifest
+        must not lose its deal.
+        """
+        facts = {k: v for k, v in call.model_dump(include={"date", "rep", "account", "deal_id"}).items()
+                 if v is not None}
         with self.engine.begin() as conn:
-            conn.execute(sa.update(calls).where(calls.c.call_id == call.call_id).values(
-                path=call.path, date=call.date, rep=call.rep, account=call.account, deal_id=call.deal_id))
+            conn.execute(sa.update(calls).where(calls.c.call_id == call.call_id).values(path=call.path, **facts))
 
     def start_run(self, transcriber: str, extractor: str, fingerprint: str) -> int:
         with self.engine.begin() as conn:

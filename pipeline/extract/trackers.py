@@ -49,7 +49,9 @@ class CompetitorTracker:
         for comp in playbook.competitors:
             for alias in comp.names:
                 words = [re.escape(w) for w in re.split(r"[\s-]+", alias.strip()) if w]
-                pattern = re.compile(r"(?<![A-Za-z0-9])" + r"[\s-]*".join(words) + r"(?![A-Za-z0-9])", re.I)
+                # A competitor named like an everyday word ("Notion") can ask for its exact spelling.
+                flags = 0 if comp.case_sensitive else re.I
+                pattern = re.compile(r"(?<![A-Za-z0-9])" + r"[\s-]*".join(words) + r"(?![A-Za-z0-9])", flags)
                 self.patterns.append((comp.name, alias, pattern))
                 self.squashed.setdefault(_squash(alias), comp.name)
 

@@ -1,0 +1,72 @@
+"""Real Whisper tiny.en on real audio."""
+
+import re
+import wave
+
+import numpy as np
+import pytest
+
+from winloss.pipeline.analyze import analyse_call, make_call
+from winloss.pipeline.audio import decode
+from winloss.pipeline.errors import BadInputError
+from winloss.pipeline.models import Role
+from winloss.pipeline.transcribe import transcribe_audio
+
+
+def _words(text: str) -> list[str]:
+    return re.sub(r"[^a-z0-9' ]", " ", text.lower()).split()
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    ref, hyp = _words(reference), _words(hypothesis)
+    d = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, d[0] = d[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
+    return d[len(hyp)] / len(ref)
+
+
+def test_jfk_transcribes_within_five_percent_wer(engines, data_dir):
+    audio = decode(data_dir / "jfk.wav")
+    tr = transcribe_audio("jfk", audio, engines.transcriber, ("rep", "customer"), 300)
+    text = " ".join(u.text for u in tr.utterances)
+    assert wer((data_dir / "jfk.reference.txt").read_text(), text) <= 0.05, text
+    assert all(u.role is Role.unknown for u in tr.utterances)  # mono: no guess about who speaks
+    assert tr.duration == pytest.approx(11.0, abs=0.1)
+
+
+def test_stereo_channels_become_rep_and_customer(engines, data_dir):
+    audio = decode(data_dir / "stereo_diarization.wav")
+    assert audio.stereo
+    refs = dict(line.split("\t") for line in (data_dir / "stereo_diarization.refs.tsv").read_text().splitlines()[1:])
+    tr = transcribe_audio("st", audio, engines.transcriber, ("rep", "customer"), 300)
+    said = {role: " ".join(u.text for u in tr.utterances if u.role is role) for role in (Role.rep, Role.customer)}
+    assert wer(refs["left"], said[Role.rep]) <= 0.2, said
+    assert wer(refs["right"], said[Role.customer]) <= 0.2, said
+    swapped = transcribe_audio("st", audio, engines.transcriber, ("customer", "rep"), 300)
+    assert " ".join(u.text for u in swapped.utterances if u.role is Role.customer) == said[Role.rep]
+
+
+@pytest.mark.parametrize("name, content, problem", [
+    ("empty.wav", b"", "empty file (0 bytes)"),
+    ("noise.mp3", bytes(range(256)) * 40, "not a readable audio or video file"),
+    ("notes.wav", b"Meeting notes: call Virgil on Thursday.\n" * 20, "not a readable audio or video file"),
+])
+def test_bad_files_get_a_clear_error_naming_the_file(tmp_path, engines, name, content, problem):
+    f = tmp_path / name
+    f.write_bytes(content)
+    with pytest.raises(BadInputError) as err:
+        analyse_call(make_call(f, None), engines)
+    assert str(f) in str(err.value) and problem in str(err.value)
+
+
+def test_silence_only_is_reported_as_no_speech(tmp_path, engines):
+    f = tmp_path / "silence.wav"
+    with wave.open(str(f), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.zeros(16000 * 3, dtype=np.int16).tobytes())
+    with pytest.raises(BadInputError, match="no speech found in 3 s"):
+        analyse_call(make_call(f, None), engines)

@@ -1,0 +1,51 @@
+import pytest
+from pydantic import ValidationError
+
+from winloss.pipeline.models import (CompetitorMention, Evidence, FlatFinding, MessageStatus, MessageUse, Role,
+                                     Utterance, content_id, file_id, mmss)
+
+
+def _evidence(**kw):
+    base = dict(call_id="c1", utterance_index=3, start=61.2, end=64.0, role=Role.customer, quote="We use Quotient.")
+    return Evidence(**{**base, **kw})
+
+
+def test_call_ids_are_content_hashes(tmp_path):
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    a.write_bytes(b"same bytes")
+    b.write_bytes(b"same bytes")
+    assert file_id(a) == file_id(b) == content_id(b"same bytes")
+    b.write_bytes(b"other bytes")
+    assert file_id(a) != file_id(b)
+
+
+def test_utterance_rejects_end_before_start():
+    with pytest.raises(ValidationError, match="ends"):
+        Utterance(index=0, start=5, end=4, text="hi")
+
+
+def test_evidence_needs_a_quote():
+    with pytest.raises(ValidationError):
+        _evidence(quote="")
+
+
+def test_finding_ids_are_stable_and_distinct():
+    one = CompetitorMention(evidence=_evidence(), confidence=1, engine="offline", competitor="Quotient",
+                            alias="Quotient")
+    again = CompetitorMention(evidence=_evidence(), confidence=0.5, engine="offline", competitor="Quotient",
+                              alias="quotient")
+    other = CompetitorMention(evidence=_evidence(utterance_index=4), confidence=1, engine="offline",
+                              competitor="Quotient", alias="Quotient")
+    assert one.finding_id == again.finding_id
+    assert one.finding_id != other.finding_id
+
+
+def test_flat_export_row():
+    use = MessageUse(evidence=_evidence(role=Role.rep, quote="Setup takes a few months."), confidence=0.812345,
+                     engine="offline", message_id="live_in_two_weeks", status=MessageStatus.contradicted)
+    flat = FlatFinding.of(use)
+    assert flat.model_dump(mode="json") == {
+        "call_id": "c1", "kind": "message", "label": "live_in_two_weeks", "status": "contradicted",
+        "utterance_index": 3, "start": 61.2, "end": 64.0, "role": "rep", "quote": "Setup takes a few months.",
+        "engine": "offline", "confidence": 0.8123}
+    assert mmss(61.2) == "01:01" and mmss(3599.6) == "60:00"
