@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: demo test bench install clean corpus
+.PHONY: demo test eval install clean corpus
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,12 @@ demo: $(STAMP)
 	$(BIN)/winloss demo
 
 test: $(STAMP)
+	$(BIN)/ruff check pipeline flows cli tests bench examples
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
-	$(BIN)/python bench/asr_corpus.py
+# Accuracy of the stored demo analysis against examples/labels.jsonl (run `make demo` first).
+eval: $(STAMP)
+	$(BIN)/python bench/eval_corpus.py
 
 # Regenerate the synthetic demo corpus (needs Debian's espeak-ng, sox and ffmpeg).
 corpus: $(STAMP)

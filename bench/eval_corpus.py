@@ -32,7 +32,7 @@ def main() -> None:
           f"{cust.recall:.2f} | {cust.f1:.2f} |")
     roles = role_accuracy(store, ROOT / "examples" / "scripts")
     print(f"\nrole accuracy (utterances whose role matches the script): stereo {roles['stereo']:.1%}, "
-          f"mono {roles['mono']:.1%} (mono stays 'unknown' until diarization)")
+          f"mono {roles['mono']:.1%} (diarized)")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.models import CallOutcome
 

@@ -7,7 +7,6 @@ import sys
 
 import typer
 from rich.table import Table
-
 from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.models import mmss
 
@@ -94,7 +93,8 @@ def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call 
         sys.stdout.write("\n")
         return
     console.print(f"[bold]{full_id}[/] {row['path']} · {row['date'] or 'undated'} · rep {row['rep'] or '–'} · "
-                  f"deal {row['deal_id'] or '–'} ({row['outcome'] or 'no outcome'}) · {transcript.duration / 60:.1f} min",
+                  f"deal {row['deal_id'] or '–'} ({row['outcome'] or 'no outcome'}) · "
+                  f"{transcript.duration / 60:.1f} min",
                   highlight=False)
     by_utt: dict[int, list[str]] = {}
     for f in found:

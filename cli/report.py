@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import typer
-
 from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.report import FORMATS
 

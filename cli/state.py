@@ -9,7 +9,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-
 from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.settings import Playbook, Settings, load_playbook, load_settings
 

@@ -350,9 +350,9 @@ def main() -> None:
                   "customer": CUSTOMER_VOICES[(spec.n // 2) % len(CUSTOMER_VOICES)]}
         spans = render(lines, stereo, voices, rng, HERE / "calls" / f"{stem}.opus")
         with (HERE / "scripts" / f"{stem}.txt").open("w") as fh:
-            for line, (t0, _) in zip(lines, spans):
+            for line, (t0, _) in zip(lines, spans, strict=True):
                 fh.write(f"[{mmss(t0)}] {line.role.upper()}: {line.text}\n")
-        for i, (line, (t0, t1)) in enumerate(zip(lines, spans)):
+        for i, (line, (t0, t1)) in enumerate(zip(lines, spans, strict=True)):
             for lab in line.labels:
                 label_rows.append({"call": stem, "line": i, "start": t0, "end": t1, "role": line.role,
                                    "text": line.text, **lab})

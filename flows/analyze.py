@@ -17,7 +17,6 @@ from pathlib import Path
 from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
-
 from winloss.pipeline.analyze import Engines, analyse_call, discover, make_call
 from winloss.pipeline.crm import ManifestRow, load_deals, load_manifest
 from winloss.pipeline.errors import BadInputError, WinlossError
@@ -72,8 +71,10 @@ def _analyze(path: Path, ctx: RunContext, started: float) -> CallOutcome:
     analysis = analyse_call(call, ctx.engines, row)
     outcome_of_deal = ctx.store.outcome_of(call.deal_id)
     with ctx.write_lock:  # SQLite and the local Chroma index take one writer at a time
-        ctx.store.save_analysis(analysis, ctx.fingerprint)
+        # Index first: the store's row (with its fingerprint) is what marks a call done, so a failure between
+        # the two writes leaves the call to be analysed again rather than missing from the index for good.
         ctx.index.upsert_call(analysis, outcome_of_deal)
+        ctx.store.save_analysis(analysis, ctx.fingerprint)
     return CallOutcome(path=str(path), status="analysed", call_id=call.call_id, findings=len(analysis.findings),
                        seconds=round(time.perf_counter() - started, 2))
 

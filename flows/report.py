@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 from prefect import flow
-
 from winloss.pipeline import insights, report
 from winloss.pipeline.settings import Settings, load_playbook
 from winloss.pipeline.store import Store

@@ -8,12 +8,19 @@ from pathlib import Path
 
 from .audio import decode
 from .crm import ManifestRow
+from .diarize import ResemblyzerEncoder, SpeakerEncoder
 from .embed import Embedder, build_embedder
 from .errors import BadInputError
 from .extract import Extractor, build_extractor, ground
 from .models import Call, CallAnalysis, file_id
 from .settings import Playbook, Settings
-from .transcribe import TRANSCRIPT_SUFFIXES, Transcriber, build_transcriber, read_text_transcript, transcribe_audio
+from .transcribe import (
+    TRANSCRIPT_SUFFIXES,
+    Transcriber,
+    build_transcriber,
+    read_text_transcript,
+    transcribe_audio,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +39,16 @@ class Engines:
     @cached_property
     def transcriber(self) -> Transcriber:
         return build_transcriber(self.settings.transcription, self.playbook)
+
+    @cached_property
+    def speaker_encoder(self) -> SpeakerEncoder | None:
+        if self.settings.transcription.diarization == "none":
+            return None
+        return ResemblyzerEncoder()
+
+    @property
+    def company_terms(self) -> list[str]:
+        return [self.playbook.company.name, *self.playbook.company.products]
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -77,7 +94,9 @@ def analyse_call(call: Call, engines: Engines, row: ManifestRow | None = None) -
         audio = decode(path)
         settings = engines.settings.transcription
         transcript = transcribe_audio(call.call_id, audio, engines.transcriber, settings.stereo_roles,
-                                      settings.turn_gap_ms, call.rep)
+                                      settings.turn_gap_ms, call.rep,
+                                      encoder=None if audio.stereo else engines.speaker_encoder,
+                                      company_terms=engines.company_terms)
     if not transcript.utterances:
         raise BadInputError(path, f"no speech found in {transcript.duration:.0f} s of audio")
     objections, competitors, messages = engines.extractor.extract(transcript)

@@ -107,7 +107,7 @@ class Index:
         res = col.query(query_texts=[query], n_results=min(limit, col.count()), where=where or None)
         return [Hit(id=i, collection=collection, text=doc, score=round(1 - dist, 4), metadata=meta)
                 for i, doc, dist, meta in zip(res["ids"][0], res["documents"][0], res["distances"][0],
-                                              res["metadatas"][0])]
+                                              res["metadatas"][0], strict=True)]
 
     def counts(self) -> dict[str, int]:
         return {name: col.count() for name, col in self.collections.items()}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import datetime as dt
+import hashlib
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -86,6 +86,7 @@ class Transcript(_Frozen):
     language: str = "en"
     engine: str
     channels: int = 1
+    role_confidence: float | None = Field(None, ge=0, le=1, description="how sure the rep/customer roles are")
 
     def utterance(self, index: int) -> Utterance:
         return self.utterances[index]
@@ -116,12 +117,13 @@ class _Finding(_Frozen):
     evidence: Evidence
     confidence: float = Field(ge=0, le=1)
     engine: str
-
     kind: FindingKind
 
+    _label_field: ClassVar[str]  # the field that names what was found: category, competitor or message id
+
     @property
-    def label(self) -> str:  # pragma: no cover - overridden
-        raise NotImplementedError
+    def label(self) -> str:
+        return getattr(self, self._label_field)
 
     @property
     def finding_id(self) -> str:
@@ -131,32 +133,23 @@ class _Finding(_Frozen):
 
 
 class Objection(_Finding):
+    _label_field = "category"
     kind: Literal[FindingKind.objection] = FindingKind.objection
     category: str
 
-    @property
-    def label(self) -> str:
-        return self.category
-
 
 class CompetitorMention(_Finding):
+    _label_field = "competitor"
     kind: Literal[FindingKind.competitor] = FindingKind.competitor
     competitor: str
     alias: str
 
-    @property
-    def label(self) -> str:
-        return self.competitor
-
 
 class MessageUse(_Finding):
+    _label_field = "message_id"
     kind: Literal[FindingKind.message] = FindingKind.message
     message_id: str
     status: MessageStatus
-
-    @property
-    def label(self) -> str:
-        return self.message_id
 
 
 Finding = Objection | CompetitorMention | MessageUse
@@ -220,5 +213,5 @@ class CallOutcome(_Frozen):
 
 
 def mmss(seconds: float) -> str:
-    total = int(round(seconds))
+    total = round(seconds)
     return f"{total // 60:02d}:{total % 60:02d}"

@@ -40,6 +40,7 @@ class TranscriptionSettings(_Section):
     language: str | None = "en"
     vocabulary_prompt: bool = False
     stereo_roles: tuple[Literal["rep", "customer"], Literal["rep", "customer"]] = ("rep", "customer")
+    diarization: Literal["resemblyzer", "none"] = Field("resemblyzer", description="speaker separation of mono calls")
 
 
 class ExtractionSettings(_Section):

@@ -52,3 +52,33 @@ def parse_roles_column(value: str) -> dict[str, Role]:
         name, _, role = part.partition("=")
         mapping[name.strip()] = Role(role.strip().lower())
     return mapping
+
+
+def infer_rep(texts_by_speaker: dict[str, list[str]], company_terms: list[str], rep_name: str | None = None,
+              min_margin: float = 0.6) -> tuple[str | None, float]:
+    """Which diarized speaker is the rep, and how sure: (speaker, confidence) or (None, confidence).
+
+    Evidence, per speaker: introducing themselves by the rep's name ("this is Maya"), naming our company or
+    product, and asking questions (discovery). Confidence is the winner's share of the evidence beyond the
+    runner-up; below min_margin the answer is None and the roles stay unknown rather than a guess.
+    """
+    import re
+
+    intro = re.compile(rf"\b(this is|my name is|i am|i'm)\s+{re.escape(rep_name.split()[0])}\b", re.I) if rep_name \
+        else None
+    terms = [t.lower() for t in company_terms if t]
+    scores: dict[str, float] = {}
+    for speaker, texts in texts_by_speaker.items():
+        score = 0.0
+        for text in texts:
+            lowered = text.lower()
+            score += 4.0 * bool(intro and intro.search(text))
+            score += 1.5 * sum(term in lowered for term in terms)
+            score += 1.0 * text.count("?")
+        scores[speaker] = score
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    if not ranked or ranked[0][1] == 0:
+        return None, 0.0
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    confidence = round((ranked[0][1] - runner_up) / ranked[0][1], 3)
+    return (ranked[0][0] if confidence >= min_margin else None), confidence

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from .errors import NotFoundError, StoreError
-from .models import (Call, CallAnalysis, CallOutcome, Deal, FlatFinding, Outcome, Role, Transcript, Utterance)
+from .models import Call, CallAnalysis, CallOutcome, Deal, FlatFinding, Outcome, Role, Transcript, Utterance
 
 metadata = sa.MetaData()
 
@@ -32,6 +32,7 @@ calls = sa.Table(
     sa.Column("deal_id", sa.String(128), index=True),
     sa.Column("duration", sa.Float, nullable=False),
     sa.Column("channels", sa.Integer, nullable=False),
+    sa.Column("role_confidence", sa.Float),
     sa.Column("language", sa.String(16)),
     sa.Column("transcriber", sa.String(128), nullable=False),
     sa.Column("extractor", sa.String(64), nullable=False),
@@ -91,8 +92,15 @@ def _v1(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
-# One function per schema step, applied in order and recorded in meta.schema_version.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+def _v2(conn: Connection) -> None:
+    """calls.role_confidence: how sure the rep/customer roles of a call are (diarized mono calls)."""
+    if "role_confidence" not in {c["name"] for c in sa.inspect(conn).get_columns("calls")}:
+        conn.execute(sa.text("ALTER TABLE calls ADD COLUMN role_confidence FLOAT"))
+
+
+# One function per schema step, applied in order and recorded in meta.schema_version. A fresh store is created
+# from the current tables by _v1, so later steps check before they alter.
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -151,6 +159,7 @@ class Store:
             conn.execute(sa.insert(calls).values(
                 call_id=call.call_id, path=call.path, media=call.media, date=call.date, rep=call.rep,
                 account=call.account, deal_id=call.deal_id, duration=tr.duration, channels=tr.channels,
+                role_confidence=tr.role_confidence,
                 language=tr.language, transcriber=tr.engine, extractor=analysis.engine, fingerprint=fingerprint,
                 analysed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
             if tr.utterances:
@@ -202,6 +211,7 @@ class Store:
                                 .order_by(utterances.c.idx)).mappings().all()
         return Transcript(call_id=call_id, duration=call["duration"], language=call["language"] or "en",
                           engine=call["transcriber"], channels=call["channels"],
+                          role_confidence=call["role_confidence"],
                           utterances=[Utterance(index=r["idx"], role=Role(r["role"]), speaker=r["speaker"],
                                                 start=r["start"], end=r["end"], text=r["text"]) for r in rows])
 

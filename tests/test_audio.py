@@ -5,7 +5,6 @@ import wave
 
 import numpy as np
 import pytest
-
 from winloss.pipeline.analyze import analyse_call, make_call
 from winloss.pipeline.audio import decode
 from winloss.pipeline.errors import BadInputError

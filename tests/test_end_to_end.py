@@ -11,10 +11,11 @@ import shutil
 
 import pytest
 from typer.testing import CliRunner
-
 from winloss.cli.app import app
 from winloss.flows.analyze import analyze_calls
 from winloss.flows.report import weekly_report
+from winloss.pipeline.embed import build_embedder
+from winloss.pipeline.evaluate import role_accuracy
 from winloss.pipeline.index import Index
 from winloss.pipeline.models import Role
 from winloss.pipeline.settings import load_settings
@@ -63,20 +64,12 @@ def test_batch_goes_past_bad_files_and_names_them(run):
     assert last["analysed"] == 4 and last["failed"] == 2
 
 
-def test_stereo_roles_follow_the_script(run, examples):
-    """Each utterance of a stereo call is tagged with the role of the script line it overlaps most."""
-    store = Store(run["settings"].database_url)
-    call_id = _by_name(run["outcomes"])["call_02.opus"].call_id
-    tr = store.transcript(call_id)
-    script = [re.match(r"\[(\d\d):(\d\d)\] (REP|CUSTOMER): ", line) for line in
-              (examples / "scripts" / "call_02.txt").read_text().splitlines()]
-    starts = [(int(m[1]) * 60 + int(m[2]), m[3].lower()) for m in script]
-    correct = 0
-    for u in tr.utterances:
-        expected = max((s for s in starts if s[0] <= u.start + 0.5), default=starts[0])[1]
-        correct += u.role.value == expected
-    assert correct / len(tr.utterances) >= 0.9
-    assert {Role.rep, Role.customer} == {u.role for u in tr.utterances}
+def test_roles_follow_the_script(run, examples):
+    """Stereo roles come from the channels, mono roles from diarization (the speakers issue's targets)."""
+    accuracy = role_accuracy(Store(run["settings"].database_url), examples / "scripts")
+    assert accuracy["stereo"] >= 0.95 and accuracy["mono"] >= 0.85, accuracy
+    mono = Store(run["settings"].database_url).transcript(_by_name(run["outcomes"])["call_03.opus"].call_id)
+    assert {u.role for u in mono.utterances} == {Role.rep, Role.customer} and mono.role_confidence >= 0.6
 
 
 def test_findings_are_grounded_and_carry_call_and_time(run):
@@ -138,7 +131,6 @@ def test_rerun_adds_no_rows_or_vectors(run):
     settings = run["settings"]
     store = Store(settings.database_url)
     before_rows = store.counts()
-    from winloss.pipeline.embed import build_embedder
 
     before_vectors = Index(settings, build_embedder(settings.embeddings)).counts()
     again = analyze_calls(settings, [], manifest=run["manifest"], deals=run["examples"] / "deals.csv")
@@ -155,3 +147,22 @@ def test_a_moved_file_is_the_same_call(run, tmp_path):
     assert outcome.call_id == _by_name(run["outcomes"])["call_03.opus"].call_id
     kept = Store(run["settings"].database_url).call_row(outcome.call_id)
     assert kept["deal_id"] == "D-1003" and kept["rep"] == "Tom"  # no manifest row: stored facts stay
+
+
+def test_an_index_failure_leaves_the_call_to_be_analysed_again(run, tmp_path, monkeypatch):
+    """If the index write fails, the store must not mark the call done: the next run picks it up again."""
+    fresh = load_settings(CONFIG, data_dir=tmp_path / "data")
+    script = run["examples"] / "scripts" / "call_05.txt"
+
+    def broken(self, analysis, outcome):
+        raise RuntimeError("index unavailable")
+
+    monkeypatch.setattr(Index, "upsert_call", broken)
+    [failed] = analyze_calls(fresh, [script])
+    assert failed.status == "failed" and "index unavailable" in failed.problem
+    assert Store(fresh.database_url).counts()["calls"] == 0
+    monkeypatch.undo()
+    [again] = analyze_calls(fresh, [script])
+    assert again.status == "analysed"
+    assert Index(fresh, build_embedder(fresh.embeddings)).counts()["utterances"] == Store(
+        fresh.database_url).counts()["utterances"] > 0

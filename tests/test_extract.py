@@ -28,7 +28,10 @@ def test_scripts_findings_match_the_labels(engines, examples):
         got |= {("competitor", f.evidence.utterance_index, f.competitor, None) for f in competitors}
         got |= {("message", f.evidence.utterance_index, f.message_id, f.status.value) for f in messages}
         want = gold[script.stem]
-        strip = lambda s: {x[:3] for x in s}  # noqa: E731 - status is checked separately below
+
+        def strip(items):  # status is checked separately below
+            return {x[:3] for x in items}
+
         tp += len(strip(got) & strip(want))
         fp += len(strip(got) - strip(want))
         fn += len(strip(want) - strip(got))
@@ -59,7 +62,10 @@ def test_grounding_drops_invented_quotes(examples):
 
 def test_competitor_tracker_matches_aliases_and_asr_slips_but_not_common_words(playbook):
     tracker = CompetitorTracker(playbook)
-    names = lambda text: sorted(m[0] for m in tracker.mentions(text))  # noqa: E731
+
+    def names(text):
+        return sorted(m[0] for m in tracker.mentions(text))
+
     assert names("We use Sales Bridge and also pipe-wise.") == ["Pipewise", "Salesbridge"]
     assert names("Honestly, Quotian is the other option.") == ["Quotient"]
     assert names("We are also evaluating quotient.") == ["Quotient"]  # ASR lower-cases names it does not know

@@ -1,8 +1,17 @@
 import pytest
 from pydantic import ValidationError
-
-from winloss.pipeline.models import (CompetitorMention, Evidence, FlatFinding, MessageStatus, MessageUse, Role,
-                                     Utterance, content_id, file_id, mmss)
+from winloss.pipeline.models import (
+    CompetitorMention,
+    Evidence,
+    FlatFinding,
+    MessageStatus,
+    MessageUse,
+    Role,
+    Utterance,
+    content_id,
+    file_id,
+    mmss,
+)
 
 
 def _evidence(**kw):

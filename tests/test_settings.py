@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-
 from winloss.pipeline.errors import ConfigError
 from winloss.pipeline.settings import load_playbook, load_settings
 
@@ -55,7 +54,7 @@ def test_unknown_key_and_broken_toml_are_reported(tmp_path):
 def test_playbook_rejects_duplicate_message_ids(tmp_path):
     pb = tmp_path / "playbook.toml"
     pb.write_text('[company]\nname="X"\n[[messages]]\nid="a"\ntext="one"\n[[messages]]\nid="a"\ntext="two"\n')
-    with pytest.raises(ConfigError, match="unique.*a"):
+    with pytest.raises(ConfigError, match=r"unique.*a"):
         load_playbook(pb)
 
 

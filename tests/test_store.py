@@ -1,11 +1,18 @@
 """The SQL store on a real SQLite file."""
 
-import sqlalchemy as sa
 import pytest
-
+import sqlalchemy as sa
 from winloss.pipeline.crm import load_deals, load_manifest
 from winloss.pipeline.errors import BadInputError, StoreError
-from winloss.pipeline.models import Call, CallAnalysis, CompetitorMention, Evidence, Role, Transcript, Utterance
+from winloss.pipeline.models import (
+    Call,
+    CallAnalysis,
+    CompetitorMention,
+    Evidence,
+    Role,
+    Transcript,
+    Utterance,
+)
 from winloss.pipeline.store import SCHEMA_VERSION, Store, meta
 
 
@@ -59,5 +66,19 @@ def test_deals_and_manifest_load_with_errors_naming_row_and_column(tmp_path, exa
     assert str(bad) in str(err.value) and "row 3" in str(err.value) and "outcome" in str(err.value)
     missing = tmp_path / "calls.csv"
     missing.write_text("file,date\n")
-    with pytest.raises(BadInputError, match="missing column.*path"):
+    with pytest.raises(BadInputError, match=r"missing column.*path"):
         load_manifest(missing)
+
+
+def test_a_version_1_store_is_upgraded_in_place(tmp_path):
+    """A data dir written before calls.role_confidence existed keeps its rows and gains the column."""
+    path = tmp_path / "v1.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    Store(f"sqlite:///{path}").save_analysis(_analysis(), "fp")
+    with engine.begin() as conn:  # turn it back into what version 1 wrote
+        conn.execute(sa.text("ALTER TABLE calls DROP COLUMN role_confidence"))
+        conn.execute(sa.update(meta).values(value="1"))
+    store = Store(f"sqlite:///{path}")
+    assert store.schema_version() == SCHEMA_VERSION == 2
+    assert store.counts()["utterances"] == 3
+    assert store.transcript("abc123").role_confidence is None

@@ -1,5 +1,4 @@
 import pytest
-
 from winloss.pipeline.errors import BadInputError
 from winloss.pipeline.models import Role
 from winloss.pipeline.speakers import label_roles, parse_roles_column
@@ -40,3 +39,15 @@ def test_bad_text_transcripts_name_the_problem(tmp_path, content, problem):
     with pytest.raises(BadInputError) as err:
         read_text_transcript(f, "x")
     assert str(f) in str(err.value) and problem in str(err.value)
+
+
+def test_rep_is_the_speaker_who_introduces_the_company_and_asks():
+    from winloss.pipeline.speakers import infer_rep
+
+    texts = {"S1": ["Hi Grace, this is Tom from Brightline.", "How do you forecast today?", "Which CRM?"],
+             "S2": ["Hi Tom, happy to chat.", "Mostly spreadsheets."]}
+    rep, confidence = infer_rep(texts, ["Brightline"], rep_name="Tom")
+    assert rep == "S1" and confidence == 1.0
+    assert infer_rep(texts, ["Brightline"])[0] == "S1"  # without the rep's name: company and questions
+    unsure = {"S1": ["Is it ready?"], "S2": ["Can you hear me?"]}
+    assert infer_rep(unsure, ["Brightline"]) == (None, 0.0)

@@ -10,8 +10,16 @@ from difflib import SequenceMatcher
 import numpy as np
 
 from ..embed import Embedder
-from ..models import (CompetitorMention, Evidence, MessageStatus, MessageUse, Objection, Role, Transcript,
-                      Utterance)
+from ..models import (
+    CompetitorMention,
+    Evidence,
+    MessageStatus,
+    MessageUse,
+    Objection,
+    Role,
+    Transcript,
+    Utterance,
+)
 from ..settings import ExtractionSettings, Playbook
 from .base import Findings
 
@@ -19,8 +27,11 @@ ENGINE = "offline"
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]+")
 # Words an ASR slip must never turn into a competitor name.
-COMMON_WORDS = frozenset("""patient quotient quote quoted quotes client pipeline pipelines sales bridge bridges
-otherwise likewise wise piping pipes recipient convenient efficient sufficient""".split())
+COMMON_WORDS = frozenset([
+    "patient", "quotient", "quote", "quoted", "quotes", "client", "pipeline", "pipelines", "sales", "bridge",
+    "bridges", "otherwise", "likewise", "wise", "piping", "pipes", "recipient", "convenient", "efficient",
+    "sufficient",
+])
 
 
 @dataclass(frozen=True)
@@ -50,7 +61,7 @@ class CompetitorTracker:
             for alias in comp.names:
                 words = [re.escape(w) for w in re.split(r"[\s-]+", alias.strip()) if w]
                 # A competitor named like an everyday word ("Notion") can ask for its exact spelling.
-                flags = 0 if comp.case_sensitive else re.I
+                flags = 0 if comp.case_sensitive else re.IGNORECASE
                 pattern = re.compile(r"(?<![A-Za-z0-9])" + r"[\s-]*".join(words) + r"(?![A-Za-z0-9])", flags)
                 self.patterns.append((comp.name, alias, pattern))
                 self.squashed.setdefault(_squash(alias), comp.name)

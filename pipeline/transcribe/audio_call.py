@@ -1,32 +1,71 @@
-"""From a decoded call to a role-labelled Transcript: stereo calls are transcribed per channel and merged."""
+"""From a decoded call to a role-labelled Transcript.
+
+Stereo calls are transcribed per channel, each channel's role from the configured channel map. Mono calls are
+diarized (speech regions clustered by voice) when a speaker encoder is given, and the rep is found among the
+speakers by what they say; without enough evidence the roles stay unknown.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from ..audio import DecodedAudio
+from ..diarize import SpeakerEncoder, diarize
 from ..models import Role, Transcript, Utterance
-from ..speakers import channel_roles
+from ..speakers import channel_roles, infer_rep
 from ..vad import merge_turns, speech_regions
-from .base import Transcriber
+from .base import AsrSegment, Transcriber
+
+log = logging.getLogger(__name__)
 
 
 def transcribe_audio(call_id: str, audio: DecodedAudio, transcriber: Transcriber,
-                     stereo_roles: tuple[str, str], gap_ms: int, rep_name: str | None = None) -> Transcript:
+                     stereo_roles: tuple[str, str], gap_ms: int, rep_name: str | None = None,
+                     encoder: SpeakerEncoder | None = None, company_terms: list[str] | None = None) -> Transcript:
     if audio.stereo:
         roles = channel_roles(stereo_roles)
         left, right = (speech_regions(channel, gap_ms) for channel in audio.channels)
         turns = (merge_turns(left, right), merge_turns(right, left))
-        tagged = [(seg, role) for channel, role, regions in zip(audio.channels, roles, turns)
+        tagged = [(seg, role, _speaker(role, rep_name))
+                  for channel, role, regions in zip(audio.channels, roles, turns, strict=True)
                   for seg in transcriber.segments(channel, regions)]
         tagged.sort(key=lambda item: (item[0].start, item[0].end))
+        confidence = 1.0
     else:
-        tagged = [(seg, Role.unknown) for seg in transcriber.segments(audio.channels[0])]
+        tagged, confidence = _mono(audio, transcriber, gap_ms, rep_name, encoder, company_terms or [])
     utterances = [
-        Utterance(index=i, role=role, speaker=_speaker(role, rep_name), start=seg.start,
-                  end=max(seg.end, seg.start), text=seg.text)
-        for i, (seg, role) in enumerate(tagged)
+        Utterance(index=i, role=role, speaker=speaker, start=seg.start, end=max(seg.end, seg.start), text=seg.text)
+        for i, (seg, role, speaker) in enumerate(tagged)
     ]
     return Transcript(call_id=call_id, utterances=utterances, duration=round(audio.duration, 2),
-                      engine=transcriber.name, channels=len(audio.channels))
+                      engine=transcriber.name, channels=len(audio.channels), role_confidence=confidence)
+
+
+def _mono(audio: DecodedAudio, transcriber: Transcriber, gap_ms: int, rep_name: str | None,
+          encoder: SpeakerEncoder | None, company_terms: list[str]) -> tuple[list, float | None]:
+    channel = audio.channels[0]
+    regions = speech_regions(channel, gap_ms)
+    segments = list(transcriber.segments(channel, regions)) if regions else []
+    if encoder is None or not segments:
+        return [(seg, Role.unknown, "unknown") for seg in segments], None
+    labels = diarize(channel, regions, encoder)
+    speakers = [f"S{labels[_region_of(seg, regions)] + 1}" for seg in segments]
+    by_speaker: dict[str, list[str]] = {}
+    for seg, spk in zip(segments, speakers, strict=True):
+        by_speaker.setdefault(spk, []).append(seg.text)
+    rep, confidence = infer_rep(by_speaker, company_terms, rep_name)
+    if rep is None:
+        log.info("roles left unknown: rep evidence margin %.2f", confidence)
+    roles = {spk: (Role.unknown if rep is None else Role.rep if spk == rep else Role.customer) for spk in by_speaker}
+    named = {spk: (rep_name or "rep") if roles[spk] is Role.rep else spk for spk in by_speaker}
+    return [(seg, roles[spk], named[spk]) for seg, spk in zip(segments, speakers, strict=True)], confidence
+
+
+def _region_of(seg: AsrSegment, regions: list[tuple[float, float]]) -> int:
+    """The region holding the segment's midpoint (Whisper decodes regions one by one, so one always does)."""
+    mid = (seg.start + seg.end) / 2
+    return min(range(len(regions)), key=lambda i: 0 if regions[i][0] <= mid <= regions[i][1]
+               else min(abs(mid - regions[i][0]), abs(mid - regions[i][1])))
 
 
 def _speaker(role: Role, rep_name: str | None) -> str:

