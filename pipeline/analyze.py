@@ -18,7 +18,7 @@ from .transcribe import (
     TRANSCRIPT_SUFFIXES,
     Transcriber,
     build_transcriber,
-    read_text_transcript,
+    read_transcript,
     transcribe_audio,
 )
 
@@ -89,7 +89,7 @@ def make_call(path: Path, row: ManifestRow | None) -> Call:
 def analyse_call(call: Call, engines: Engines, row: ManifestRow | None = None) -> CallAnalysis:
     path = Path(call.path)
     if call.media == "transcript":
-        transcript = read_text_transcript(path, call.call_id, call.rep, row.roles if row else None)
+        transcript = read_transcript(path, call.call_id, call.rep, row.roles if row else None)
     else:
         audio = decode(path)
         settings = engines.settings.transcription

@@ -6,7 +6,7 @@ from collections import defaultdict
 from winloss.pipeline.extract import ground
 from winloss.pipeline.extract.trackers import CompetitorTracker
 from winloss.pipeline.models import Evidence, Objection, Role
-from winloss.pipeline.transcribe import read_text_transcript
+from winloss.pipeline.transcribe import read_transcript
 
 
 def _gold(examples):
@@ -22,7 +22,7 @@ def test_scripts_findings_match_the_labels(engines, examples):
     tp = fp = fn = 0
     contradictions_found = 0
     for script in sorted((examples / "scripts").glob("call_*.txt"))[:8]:
-        tr = read_text_transcript(script, script.stem)
+        tr = read_transcript(script, script.stem)
         objections, competitors, messages = engines.extractor.extract(tr)
         got = {("objection", f.evidence.utterance_index, f.category, None) for f in objections}
         got |= {("competitor", f.evidence.utterance_index, f.competitor, None) for f in competitors}
@@ -42,7 +42,7 @@ def test_scripts_findings_match_the_labels(engines, examples):
 
 
 def test_every_quote_is_verbatim_in_its_utterance(engines, examples):
-    tr = read_text_transcript(examples / "scripts" / "call_17.txt", "c17")
+    tr = read_transcript(examples / "scripts" / "call_17.txt", "c17")
     found = [f for group in engines.extractor.extract(tr) for f in group]
     assert found
     for f in found:
@@ -50,7 +50,7 @@ def test_every_quote_is_verbatim_in_its_utterance(engines, examples):
 
 
 def test_grounding_drops_invented_quotes(examples):
-    tr = read_text_transcript(examples / "scripts" / "call_05.txt", "c5")
+    tr = read_transcript(examples / "scripts" / "call_05.txt", "c5")
     u = next(u for u in tr.utterances if u.role is Role.customer)
     real = Objection(evidence=Evidence(call_id="c5", utterance_index=u.index, start=u.start, end=u.end,
                                        role=u.role, quote=u.text[:20]), confidence=0.9, engine="t", category="price")

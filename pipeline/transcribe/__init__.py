@@ -2,13 +2,13 @@
 
 from .audio_call import transcribe_audio
 from .base import AsrSegment, Transcriber, build_transcriber
-from .textfile import TRANSCRIPT_SUFFIXES, read_text_transcript
+from .imported import TRANSCRIPT_SUFFIXES, read_transcript
 
 __all__ = [
            "TRANSCRIPT_SUFFIXES",
            "AsrSegment",
            "Transcriber",
            "build_transcriber",
-           "read_text_transcript",
+           "read_transcript",
            "transcribe_audio",
 ]
