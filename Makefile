@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: demo test eval install clean corpus
+.PHONY: demo test eval bench install clean corpus
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,15 @@ test: $(STAMP)
 	$(BIN)/ruff check pipeline flows cli tests bench examples
 	$(BIN)/python -m pytest -q
 
-# Accuracy of the stored demo analysis against examples/labels.jsonl (run `make demo` first).
+# WER and DER on examples/eval, and the stored demo analysis against examples/labels.jsonl (run `make demo` first).
 eval: $(STAMP)
-	$(BIN)/python bench/eval_corpus.py
+	$(BIN)/winloss eval asr
+	$(BIN)/winloss eval diarization
+	$(BIN)/winloss eval extraction
+
+# Transcription speed of winloss against bare faster-whisper on Gong's call (figures: docs/PERFORMANCE.md).
+bench: $(STAMP)
+	$(BIN)/python bench/asr.py
 
 # Regenerate the synthetic demo corpus (needs Debian's espeak-ng, sox and ffmpeg).
 corpus: $(STAMP)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from . import analyze, query, report
+from . import analyze, evaluate, query, report
 from .state import AppState
 
 app = typer.Typer(help="winloss: win/loss analysis of recorded sales calls.", no_args_is_help=True,
@@ -26,6 +26,7 @@ def root(ctx: typer.Context,
 analyze.register(app)
 report.register(app)
 query.register(app)
+evaluate.register(app)
 
 
 def main() -> None:

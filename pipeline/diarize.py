@@ -1,13 +1,15 @@
-"""Who spoke when on a mono call: embed each speech region with a speaker encoder, cluster the regions.
+"""Who spoke when on a mono call: voice prints of short sliding windows inside the speech regions, clustered
+into speakers, then each region cut where the speaker changes.
 
-Regions are the same VAD spans Whisper decodes one by one, so every transcript segment falls inside exactly
-one region and takes that region's speaker. Regions too short for a reliable voice print are clustered
-afterwards, to the nearest speaker centroid.
+Real conversations often have no pause between turns (on the pyannote phone sample one VAD region held nine
+turns), so labelling whole regions is not enough. The turns this returns are what Whisper then decodes one by
+one, so every transcript segment belongs to exactly one speaker.
 """
 
 from __future__ import annotations
 
 import threading
+from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
@@ -15,21 +17,24 @@ import numpy as np
 from .audio import SAMPLE_RATE
 from .vad import Region
 
-MIN_EMBED_S = 1.0  # shorter regions give noisy voice prints; they join the nearest cluster afterwards
+Turn = tuple[float, float, int]  # start, end, speaker (0-based, in order of first appearance)
+MIN_REGION_S = 0.3  # shorter regions carry too little voice to print; they join the turn before them
+MIN_TURN_S = 0.6    # a speaker change that lasts less than this is smoothed away
 
 
 class SpeakerEncoder(Protocol):
     name: str
 
-    def embed(self, audio: np.ndarray) -> np.ndarray | None:
-        """An L2-normalised voice print of 16 kHz audio, or None when there is too little voice in it."""
+    def windows(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unit voice prints of overlapping windows of 16 kHz audio, and each window's centre in seconds."""
         ...
 
 
 class ResemblyzerEncoder:
-    """Resemblyzer's GE2E speaker encoder; its weights ship inside the PyPI wheel."""
+    """Resemblyzer's GE2E speaker encoder (weights ship inside the PyPI wheel): 1.6 s windows, 4 per second."""
 
     name = "resemblyzer"
+    rate = 4.0
 
     def __init__(self) -> None:
         self._encoder = None
@@ -46,15 +51,15 @@ class ResemblyzerEncoder:
                 self._encoder = VoiceEncoder("cpu", verbose=False)
             return self._encoder
 
-    def embed(self, audio: np.ndarray) -> np.ndarray | None:
-        from resemblyzer import preprocess_wav
+    def windows(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from resemblyzer.audio import normalize_volume
 
         encoder = self._load()
-        wav = preprocess_wav(audio.astype(np.float32), source_sr=SAMPLE_RATE)
-        if len(wav) < SAMPLE_RATE // 2:
-            return None
-        vec = encoder.embed_utterance(wav)
-        return vec / (np.linalg.norm(vec) or 1.0)
+        # Volume only: resemblyzer's own preprocessing also trims silences, which would shift window times.
+        wav = normalize_volume(audio.astype(np.float32), -30, increase_only=True)
+        _, partials, slices = encoder.embed_utterance(wav, return_partials=True, rate=self.rate)
+        centres = np.array([(sl.start + min(sl.stop, len(wav))) / 2 / SAMPLE_RATE for sl in slices])
+        return partials / np.linalg.norm(partials, axis=1, keepdims=True), centres
 
 
 def _cluster(vectors: np.ndarray, n_speakers: int) -> np.ndarray:
@@ -62,30 +67,47 @@ def _cluster(vectors: np.ndarray, n_speakers: int) -> np.ndarray:
 
     if len(vectors) <= n_speakers:
         return np.arange(len(vectors))
-    # Ward on unit vectors (Euclidean ~ cosine). Average linkage split off one odd region instead of a voice:
-    # 59% region accuracy on demo call 03 against 100% for Ward (bench notes in docs/ACCURACY.md).
+    # Ward on unit vectors (Euclidean ~ cosine). Average linkage split off one odd window instead of a voice.
     return AgglomerativeClustering(n_clusters=n_speakers, linkage="ward").fit_predict(vectors)
 
 
-def diarize(audio: np.ndarray, regions: list[Region], encoder: SpeakerEncoder, n_speakers: int = 2) -> list[int]:
-    """A speaker number (0-based, in order of first appearance) for each region."""
-    if not regions:
-        return []
-    prints = [encoder.embed(audio[int(s * SAMPLE_RATE): int(e * SAMPLE_RATE)]) if e - s >= MIN_EMBED_S else None
-              for s, e in regions]
-    reliable = [i for i, v in enumerate(prints) if v is not None]
-    if len(reliable) < 2:
-        return [0] * len(regions)
-    labels = np.full(len(regions), -1)
-    labels[reliable] = _cluster(np.stack([prints[i] for i in reliable]), n_speakers)
-    centroids = {k: np.mean([prints[i] for i in reliable if labels[i] == k], axis=0) for k in set(labels[reliable])}
-    for i, (s, e) in enumerate(regions):
-        if labels[i] >= 0:
+def _smooth(labels: list[int]) -> list[int]:
+    """Majority of each window and its neighbours: one odd window is not a turn."""
+    if len(labels) < 3:
+        return labels
+    out = labels[:]
+    for i in range(1, len(labels) - 1):
+        if labels[i - 1] == labels[i + 1] != labels[i]:
+            out[i] = labels[i - 1]
+    return out
+
+
+def diarize(audio: np.ndarray, regions: list[Region], encoder: SpeakerEncoder, n_speakers: int = 2) -> list[Turn]:
+    """Speaker turns covering the speech regions."""
+    prints, where = [], []  # voice prints, and (region index, absolute centre) of each
+    for r, (start, end) in enumerate(regions):
+        if end - start < MIN_REGION_S:
             continue
-        vec = encoder.embed(audio[int(s * SAMPLE_RATE): int(e * SAMPLE_RATE)]) if e - s >= 0.3 else None
-        if vec is not None:
-            labels[i] = max(centroids, key=lambda k: float(vec @ centroids[k]))
-        else:  # too short to hear who it is: a backchannel most likely belongs to the nearest earlier turn
-            labels[i] = next((labels[j] for j in range(i - 1, -1, -1) if labels[j] >= 0), labels[reliable[0]])
-    order = {k: n for n, k in enumerate(dict.fromkeys(labels.tolist()))}
-    return [order[k] for k in labels.tolist()]
+        vectors, centres = encoder.windows(audio[int(start * SAMPLE_RATE): int(end * SAMPLE_RATE)])
+        prints.append(vectors)
+        where += [(r, start + c) for c in centres]
+    if len(where) < 2:
+        return [(s, e, 0) for s, e in regions]
+    labels = _cluster(np.vstack(prints), n_speakers).tolist()
+    turns: list[Turn] = []
+    for r, (start, end) in enumerate(regions):
+        mine = [(t, lab) for (rr, t), lab in zip(where, labels, strict=True) if rr == r]
+        if not mine:
+            turns.append((start, end, turns[-1][2] if turns else labels[0]))
+            continue
+        smoothed = _smooth([lab for _, lab in mine])
+        cuts = [start] + [(mine[i][0] + mine[i + 1][0]) / 2 for i in range(len(mine) - 1)
+                          if smoothed[i] != smoothed[i + 1]] + [end]
+        runs = [smoothed[0]] + [smoothed[i + 1] for i in range(len(mine) - 1) if smoothed[i] != smoothed[i + 1]]
+        for (a, b), lab in zip(pairwise(cuts), runs, strict=True):
+            if turns and (b - a < MIN_TURN_S or turns[-1][2] == lab) and turns[-1][1] >= a - 1e-6:
+                turns[-1] = (turns[-1][0], round(float(b), 3), turns[-1][2] if b - a < MIN_TURN_S else lab)
+            else:
+                turns.append((round(float(a), 3), round(float(b), 3), lab))
+    order = {k: n for n, k in enumerate(dict.fromkeys(t[2] for t in turns))}
+    return [(s, e, order[k]) for s, e, k in turns]

@@ -7,13 +7,21 @@ label in the same call when its utterance overlaps the labelled line in time.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel
 
+from .analyze import Engines
+from .audio import DecodedAudio, decode
+from .diarize import ResemblyzerEncoder, diarize
+from .metrics_asr import DER, der, normalize, read_rttm, read_stm_text, wer
 from .models import FlatFinding
 from .store import Store
+from .transcribe import read_transcript, transcribe_audio
+from .vad import speech_regions
 
 
 class Score(BaseModel):
@@ -82,8 +90,6 @@ def score(store: Store, labels: Path, customer_only_competitors: bool = False) -
 
 def role_accuracy(store: Store, scripts: Path) -> dict[str, float]:
     """Share of utterances whose role matches the script line they start in, for stereo and mono calls."""
-    import re
-
     line = re.compile(r"\[(\d+):(\d\d)\] (REP|CUSTOMER): ")
     totals = {"stereo": [0, 0], "mono": [0, 0]}
     for c in store.list_calls():
@@ -98,3 +104,57 @@ def role_accuracy(store: Store, scripts: Path) -> dict[str, float]:
             group[0] += u.role.value == expected
             group[1] += 1
     return {k: round(v[0] / v[1], 4) if v[1] else 0.0 for k, v in totals.items()}
+
+
+# -- speech: WER and DER on the bundled evaluation audio (examples/eval) ------------------------------------
+class AsrScore(BaseModel):
+    name: str
+    words: int
+    wer_winloss: float
+    wer_bare: float
+
+
+def _bare_text(engines: Engines, audio: np.ndarray) -> str:
+    """Bare faster-whisper with the same model, language and beam: its defaults otherwise (its own VAD on)."""
+    settings = engines.settings.transcription
+    segments, _ = engines.transcriber.model.transcribe(audio, language=settings.language,
+                                                       beam_size=settings.beam_size, vad_filter=True)
+    return " ".join(s.text.strip() for s in segments)
+
+
+def evaluate_asr(engines: Engines, eval_dir: Path) -> list[AsrScore]:
+    settings = engines.settings.transcription
+    cases: list[tuple[str, np.ndarray, str]] = []
+    jfk = decode(eval_dir / "jfk.wav").channels[0]
+    cases.append(("jfk", jfk, (eval_dir / "jfk.reference.txt").read_text()))
+    phone = decode(eval_dir / "pyannote_sample.wav").channels[0]
+    cases.append(("pyannote_sample (phone, 2 speakers)", phone, read_stm_text(eval_dir / "pyannote_sample.stm")))
+    refs = dict(line.split("\t") for line in (eval_dir / "stereo_diarization.refs.tsv").read_text().splitlines()[1:])
+    left, right = decode(eval_dir / "stereo_diarization.wav").channels
+    cases += [("stereo_diarization left", left, refs["left"]), ("stereo_diarization right", right, refs["right"])]
+    scores = []
+    for name, audio, reference in cases:
+        ours = transcribe_audio(name, DecodedAudio(path=eval_dir, channels=(audio,)), engines.transcriber,
+                                settings.stereo_roles, settings.turn_gap_ms)
+        text = " ".join(u.text for u in ours.utterances)
+        scores.append(AsrScore(name=name, words=len(normalize(reference)), wer_winloss=round(wer(reference, text), 4),
+                               wer_bare=round(wer(reference, _bare_text(engines, audio)), 4)))
+    return scores
+
+
+def _diarized(engines: Engines, path: Path) -> list[tuple[float, float, str]]:
+    audio = decode(path).channels[0]
+    regions = speech_regions(audio, engines.settings.transcription.turn_gap_ms)
+    return [(s, e, f"S{k}") for s, e, k in diarize(audio, regions, engines.speaker_encoder or ResemblyzerEncoder())]
+
+
+def evaluate_diarization(engines: Engines, eval_dir: Path, gong: Path | None = None,
+                         collar: float = 0.25) -> dict[str, DER]:
+    """DER of winloss's mono diarization: the pyannote phone sample against its RTTM, and (roughly) Gong's
+    recorded call against the speaker spans of its Gecko transcript, which is machine-made, not gold."""
+    results = {"pyannote_sample": der(read_rttm(eval_dir / "pyannote_sample.rttm"),
+                                      _diarized(engines, eval_dir / "pyannote_sample.wav"), collar=collar)}
+    if gong and (gong / "demo.json").exists():
+        spans = [(u.start, u.end, u.speaker) for u in read_transcript(gong / "demo.json", "gong").utterances]
+        results["gong demo call (Gecko spans)"] = der(spans, _diarized(engines, gong / "demo.mp3"), collar=collar)
+    return results

@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from .errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/winloss.toml")
+# Bump when a change to the code alters what the analysis of a call produces, so stored calls are redone.
+ANALYSIS_REVISION = 2
 
 
 class _Section(BaseModel):
@@ -108,6 +110,7 @@ class Settings(BaseSettings):
     def fingerprint(self, playbook: Playbook) -> str:
         """What the analysis of a call depends on: a different fingerprint means re-analyse."""
         relevant = {
+            "revision": ANALYSIS_REVISION,
             "transcription": self.transcription.model_dump(mode="json"),
             "extraction": self.extraction.model_dump(mode="json"),
             "embeddings": self.embeddings.model_dump(mode="json"),

@@ -1,6 +1,5 @@
 """Real Whisper tiny.en on real audio."""
 
-import re
 import wave
 
 import numpy as np
@@ -8,22 +7,9 @@ import pytest
 from winloss.pipeline.analyze import analyse_call, make_call
 from winloss.pipeline.audio import decode
 from winloss.pipeline.errors import BadInputError
+from winloss.pipeline.metrics_asr import wer
 from winloss.pipeline.models import Role
 from winloss.pipeline.transcribe import transcribe_audio
-
-
-def _words(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9' ]", " ", text.lower()).split()
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    ref, hyp = _words(reference), _words(hypothesis)
-    d = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, d[0] = d[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
-    return d[len(hyp)] / len(ref)
 
 
 def test_jfk_transcribes_within_five_percent_wer(engines, data_dir):

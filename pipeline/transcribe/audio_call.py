@@ -45,11 +45,15 @@ def _mono(audio: DecodedAudio, transcriber: Transcriber, gap_ms: int, rep_name: 
           encoder: SpeakerEncoder | None, company_terms: list[str]) -> tuple[list, float | None]:
     channel = audio.channels[0]
     regions = speech_regions(channel, gap_ms)
-    segments = list(transcriber.segments(channel, regions)) if regions else []
-    if encoder is None or not segments:
+    if encoder is None or not regions:
+        segments = list(transcriber.segments(channel, regions)) if regions else []
         return [(seg, Role.unknown, "unknown") for seg in segments], None
-    labels = diarize(channel, regions, encoder)
-    speakers = [f"S{labels[_region_of(seg, regions)] + 1}" for seg in segments]
+    turns = diarize(channel, regions, encoder)
+    spans = [(start, end) for start, end, _ in turns]
+    segments = list(transcriber.segments(channel, spans))
+    if not segments:
+        return [], None
+    speakers = [f"S{turns[_region_of(seg, spans)][2] + 1}" for seg in segments]
     by_speaker: dict[str, list[str]] = {}
     for seg, spk in zip(segments, speakers, strict=True):
         by_speaker.setdefault(spk, []).append(seg.text)

@@ -1,0 +1,93 @@
+"""`winloss eval asr|diarization|extraction`: accuracy against references, printed as tables or JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.table import Table
+from winloss.pipeline.errors import WinlossError
+
+from .state import console, fail, state
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+eval_app = typer.Typer(help="Measure accuracy against references.", no_args_is_help=True)
+
+
+def _engines(ctx: typer.Context):
+    from winloss.pipeline.analyze import Engines
+
+    st = state(ctx)
+    return Engines(st.settings, st.playbook)
+
+
+def _emit(rows: list[dict], columns: list[str], as_json: bool, title: str) -> None:
+    if as_json:
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    table = Table(*columns, title=title)
+    for r in rows:
+        table.add_row(*(f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in columns))
+    console.print(table)
+
+
+@eval_app.command("asr")
+def eval_asr(ctx: typer.Context, data: Path = typer.Option(EXAMPLES / "eval", help="evaluation audio folder"),
+             as_json: bool = typer.Option(False, "--json")) -> None:
+    """WER (Whisper's English normalisation) of winloss and of bare faster-whisper, same model and beam."""
+    from winloss.pipeline.evaluate import evaluate_asr
+
+    try:
+        rows = [s.model_dump() for s in evaluate_asr(_engines(ctx), data)]
+    except WinlossError as exc:
+        raise fail(exc) from None
+    _emit(rows, ["name", "words", "wer_winloss", "wer_bare"], as_json, "WER")
+
+
+@eval_app.command("diarization")
+def eval_diarization(ctx: typer.Context, data: Path = typer.Option(EXAMPLES / "eval", help="evaluation audio folder"),
+                     collar: float = typer.Option(0.25, help="seconds around reference boundaries not scored"),
+                     as_json: bool = typer.Option(False, "--json")) -> None:
+    """DER on the pyannote phone sample, and role accuracy of the analysed demo calls in the store."""
+    from winloss.pipeline.evaluate import evaluate_diarization, role_accuracy
+
+    st = state(ctx)
+    try:
+        results = evaluate_diarization(_engines(ctx), data, EXAMPLES / "gong", collar)
+        roles = role_accuracy(st.store, EXAMPLES / "scripts")
+    except WinlossError as exc:
+        raise fail(exc) from None
+    rows = [{"audio": name, "collar": collar, **r.model_dump()} for name, r in results.items()]
+    _emit(rows, list(rows[0]), as_json, "Diarization error rate")
+    if as_json:
+        return
+    console.print(f"Role accuracy of the analysed demo calls in the store: stereo {roles['stereo']:.1%}, "
+                  f"mono {roles['mono']:.1%}")
+
+
+@eval_app.command("extraction")
+def eval_extraction(ctx: typer.Context,
+                    gold: Path = typer.Option(EXAMPLES / "labels.jsonl", help="ground-truth labels (JSON lines)"),
+                    as_json: bool = typer.Option(False, "--json")) -> None:
+    """Precision, recall and F1 of the stored findings per kind, matched by call and time."""
+    from winloss.pipeline.evaluate import score
+
+    st = state(ctx)
+    try:
+        scores = score(st.store, gold)
+        customer = score(st.store, gold, customer_only_competitors=True)["competitor"]
+    except WinlossError as exc:
+        raise fail(exc) from None
+    rows = [{"finding": s.kind, "tp": s.tp, "fp": s.fp, "fn": s.fn, "precision": round(s.precision, 4),
+             "recall": round(s.recall, 4), "f1": round(s.f1, 4)} for s in scores.values()]
+    rows.append({"finding": "competitor (customer-said)", "tp": customer.tp, "fp": customer.fp, "fn": customer.fn,
+                 "precision": round(customer.precision, 4), "recall": round(customer.recall, 4),
+                 "f1": round(customer.f1, 4)})
+    _emit(rows, list(rows[0]), as_json, f"Extraction against {gold.name}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(eval_app, name="eval")
