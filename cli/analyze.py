@@ -11,9 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.models import CallOutcome
 
-from .state import console, fail, state
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from .state import EXAMPLES, console, fail, state
 
 
 def _count_inputs(paths: list[Path], manifest: Path | None) -> int:

@@ -10,9 +10,8 @@ import typer
 from rich.table import Table
 from winloss.pipeline.errors import WinlossError
 
-from .state import console, fail, state
+from .state import EXAMPLES, console, fail, state
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 eval_app = typer.Typer(help="Measure accuracy against references.", no_args_is_help=True)
 
 

@@ -37,6 +37,7 @@ def state(ctx: typer.Context) -> AppState:
     return ctx.find_root().obj
 
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"  # the demo corpus and evaluation audio of a clone
 console = Console()
 err_console = Console(stderr=True)
 

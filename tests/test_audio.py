@@ -55,3 +55,18 @@ def test_silence_only_is_reported_as_no_speech(tmp_path, engines):
         w.writeframes(np.zeros(16000 * 3, dtype=np.int16).tobytes())
     with pytest.raises(BadInputError, match="no speech found in 3 s"):
         analyse_call(make_call(f, None), engines)
+
+
+@pytest.mark.parametrize("name", ["jfk_8k_mulaw.wav", "jfk.mp4"])
+def test_telephone_audio_and_video_containers_are_transcribed(engines, data_dir, name):
+    """8 kHz mu-law telephone audio is resampled; an mp4's audio track is used and its video ignored."""
+    analysis = analyse_call(make_call(data_dir / name, None), engines)
+    text = " ".join(u.text for u in analysis.transcript.utterances)
+    assert analysis.transcript.duration == pytest.approx(11.0, abs=0.1)
+    assert wer((data_dir / "jfk.reference.txt").read_text(), text) <= 0.35, text
+    assert "can do for your country" in text.lower()
+
+
+def test_music_without_speech_is_reported_not_transcribed(engines, data_dir):
+    with pytest.raises(BadInputError, match="music_only.opus: no speech found in 8 s"):
+        analyse_call(make_call(data_dir / "music_only.opus", None), engines)
