@@ -68,5 +68,5 @@ def test_telephone_audio_and_video_containers_are_transcribed(engines, data_dir,
 
 
 def test_music_without_speech_is_reported_not_transcribed(engines, data_dir):
-    with pytest.raises(BadInputError, match="music_only.opus: no speech found in 8 s"):
+    with pytest.raises(BadInputError, match=r"music_only\.opus: no speech found in 8 s"):
         analyse_call(make_call(data_dir / "music_only.opus", None), engines)
