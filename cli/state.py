@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -46,6 +45,3 @@ def fail(exc: WinlossError, code: int = 1) -> typer.Exit:
     err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
-
-def interactive() -> bool:
-    return sys.stdout.isatty()

@@ -88,9 +88,6 @@ class Transcript(_Frozen):
     channels: int = 1
     role_confidence: float | None = Field(None, ge=0, le=1, description="how sure the rep/customer roles are")
 
-    def utterance(self, index: int) -> Utterance:
-        return self.utterances[index]
-
 
 class Deal(_Frozen):
     deal_id: str
