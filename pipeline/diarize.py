@@ -52,9 +52,9 @@ class ResemblyzerEncoder:
             return self._encoder
 
     def windows(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        encoder = self._load()  # first: it imports resemblyzer with webrtcvad's warning silenced
         from resemblyzer.audio import normalize_volume
 
-        encoder = self._load()
         # Volume only: resemblyzer's own preprocessing also trims silences, which would shift window times.
         wav = normalize_volume(audio.astype(np.float32), -30, increase_only=True)
         _, partials, slices = encoder.embed_utterance(wav, return_partials=True, rate=self.rate)
