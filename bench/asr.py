@@ -32,9 +32,8 @@ def measure(kind: str, audio_path: Path) -> dict:
     _ = engines.transcriber.model  # model load is not part of the stage being timed
     start = time.perf_counter()
     if kind == "winloss":  # VAD regions, per-region decoding, and diarization for mono calls
-        encoder = None if audio.stereo else engines.speaker_encoder
-        tr = transcribe_audio("bench", audio, engines.transcriber, t.stereo_roles, t.turn_gap_ms, encoder=encoder,
-                              company_terms=engines.company_terms)
+        tr = transcribe_audio("bench", audio, engines.transcriber, t.stereo_roles, t.turn_gap_ms,
+                              encoder=engines.speaker_encoder, company_terms=engines.company_terms)
         words = sum(len(u.text.split()) for u in tr.utterances)
     else:  # bare faster-whisper: same model, language and beam; its own VAD
         words = 0

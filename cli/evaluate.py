@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import typer
 from rich.table import Table
 from winloss.pipeline.errors import WinlossError
 
-from .state import EXAMPLES, console, fail, state
+from .state import EXAMPLES, console, fail, print_json, state
 
 eval_app = typer.Typer(help="Measure accuracy against references.", no_args_is_help=True)
 
@@ -24,8 +22,7 @@ def _engines(ctx: typer.Context):
 
 def _emit(rows: list[dict], columns: list[str], as_json: bool, title: str) -> None:
     if as_json:
-        json.dump(rows, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json(rows)
         return
     table = Table(*columns, title=title)
     for r in rows:
@@ -80,11 +77,11 @@ def eval_extraction(ctx: typer.Context,
         customer = score(st.store, gold, customer_only_competitors=True)["competitor"]
     except WinlossError as exc:
         raise fail(exc) from None
-    rows = [{"finding": s.kind, "tp": s.tp, "fp": s.fp, "fn": s.fn, "precision": round(s.precision, 4),
-             "recall": round(s.recall, 4), "f1": round(s.f1, 4)} for s in scores.values()]
-    rows.append({"finding": "competitor (customer-said)", "tp": customer.tp, "fp": customer.fp, "fn": customer.fn,
-                 "precision": round(customer.precision, 4), "recall": round(customer.recall, 4),
-                 "f1": round(customer.f1, 4)})
+    def row(name: str, s) -> dict:
+        return {"finding": name, "tp": s.tp, "fp": s.fp, "fn": s.fn, "precision": round(s.precision, 4),
+                "recall": round(s.recall, 4), "f1": round(s.f1, 4)}
+
+    rows = [row(s.kind, s) for s in scores.values()] + [row("competitor (customer-said)", customer)]
     _emit(rows, list(rows[0]), as_json, f"Extraction against {gold.name}")
 
 

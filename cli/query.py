@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import typer
@@ -10,7 +9,7 @@ from rich.table import Table
 from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.models import mmss
 
-from .state import console, fail, state
+from .state import console, fail, print_json, state
 
 call_app = typer.Typer(help="One call: transcript and findings.", no_args_is_help=True)
 export_app = typer.Typer(help="Export stored data.", no_args_is_help=True)
@@ -43,8 +42,7 @@ def register(app: typer.Typer) -> None:
                  "role": h.metadata["role"], "outcome": (calls.get(h.metadata["call_id"]) or {}).get("outcome"),
                  "quote": h.text} for h in hits]
         if as_json:
-            json.dump(rows, sys.stdout, indent=2)
-            sys.stdout.write("\n")
+            print_json(rows)
             return
         if not rows:
             console.print("no results")
@@ -62,8 +60,7 @@ def register(app: typer.Typer) -> None:
 
         rows = installed_models()
         if as_json:
-            json.dump([m.model_dump() for m in rows], sys.stdout, indent=2)
-            sys.stdout.write("\n")
+            print_json([m.model_dump() for m in rows])
             return
         table = Table("role", "model", "package", "version", "installed", "path")
         for m in rows:
@@ -79,8 +76,7 @@ def register(app: typer.Typer) -> None:
         except WinlossError as exc:
             raise fail(exc) from None
         if as_json:
-            json.dump(rows, sys.stdout, indent=2, default=str)
-            sys.stdout.write("\n")
+            print_json(rows)
             return
         table = Table("call", "date", "rep", "account", "deal", "outcome", "min", "findings", "file")
         for r in rows:
@@ -105,8 +101,7 @@ def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call 
     if as_json:
         payload = {"call": row, "transcript": transcript.model_dump(mode="json"),
                    "findings": [f.model_dump(mode="json") for f in found]}
-        json.dump(payload, sys.stdout, indent=2, default=str)
-        sys.stdout.write("\n")
+        print_json(payload)
         return
     console.print(f"[bold]{full_id}[/] {row['path']} · {row['date'] or 'undated'} · rep {row['rep'] or '–'} · "
                   f"deal {row['deal_id'] or '–'} ({row['outcome'] or 'no outcome'}) · "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -39,6 +41,12 @@ def state(ctx: typer.Context) -> AppState:
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"  # the demo corpus and evaluation audio of a clone
 console = Console()
 err_console = Console(stderr=True)
+
+
+def print_json(data) -> None:
+    """`--json` output: on stdout alone (progress and warnings go to stderr), dates as ISO strings."""
+    json.dump(data, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
 
 
 def fail(exc: WinlossError, code: int = 1) -> typer.Exit:

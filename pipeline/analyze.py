@@ -95,8 +95,7 @@ def analyse_call(call: Call, engines: Engines, row: ManifestRow | None = None) -
         settings = engines.settings.transcription
         transcript = transcribe_audio(call.call_id, audio, engines.transcriber, settings.stereo_roles,
                                       settings.turn_gap_ms, call.rep,
-                                      encoder=None if audio.stereo else engines.speaker_encoder,
-                                      company_terms=engines.company_terms)
+                                      encoder=engines.speaker_encoder, company_terms=engines.company_terms)
     if not transcript.utterances:
         raise BadInputError(path, f"no speech found in {transcript.duration:.0f} s of audio")
     objections, competitors, messages = engines.extractor.extract(transcript)

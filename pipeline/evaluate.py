@@ -7,7 +7,6 @@ label in the same call when its utterance overlaps the labelled line in time.
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -57,6 +56,11 @@ def load_labels(path: Path) -> dict[str, list[dict]]:
     return by_call
 
 
+def _counts_as(kind: str, finding_kind: str, status: str | None) -> bool:
+    """A label or finding counts for `kind`; `contradiction` is the contradicted messages."""
+    return finding_kind == kind or (kind == "contradiction" and status == "contradicted")
+
+
 def score(store: Store, labels: Path, customer_only_competitors: bool = False) -> dict[str, Score]:
     """Precision/recall per finding kind (plus `contradiction`) over the calls that have labels."""
     gold = load_labels(labels)
@@ -67,10 +71,8 @@ def score(store: Store, labels: Path, customer_only_competitors: bool = False) -
             continue
         found: list[FlatFinding] = store.findings(stems[stem])
         for kind in ("objection", "competitor", "message", "contradiction"):
-            want = [r for r in rows if (r["kind"] == kind or (kind == "contradiction" and r.get("status") ==
-                                                               "contradicted"))]
-            got = [f for f in found if (f.kind.value == kind or (kind == "contradiction" and f.status ==
-                                                                 "contradicted"))]
+            want = [r for r in rows if _counts_as(kind, r["kind"], r.get("status"))]
+            got = [f for f in found if _counts_as(kind, f.kind.value, f.status)]
             if kind == "competitor" and customer_only_competitors:
                 want = [r for r in want if r["role"] == "customer"]
                 got = [f for f in got if f.role.value != "rep"]
@@ -90,14 +92,12 @@ def score(store: Store, labels: Path, customer_only_competitors: bool = False) -
 
 def role_accuracy(store: Store, scripts: Path) -> dict[str, float]:
     """Share of utterances whose role matches the script line they start in, for stereo and mono calls."""
-    line = re.compile(r"\[(\d+):(\d\d)\] (REP|CUSTOMER): ")
     totals = {"stereo": [0, 0], "mono": [0, 0]}
     for c in store.list_calls():
         script = scripts / f"{Path(c['path']).stem}.txt"
         if not script.exists():
             continue
-        starts = [(int(m[1]) * 60 + int(m[2]), m[3].lower()) for m in map(line.match, script.read_text().splitlines())
-                  if m]
+        starts = [(u.start, u.role.value) for u in read_transcript(script, "script").utterances]
         group = totals["stereo" if c["channels"] == 2 else "mono"]
         for u in store.transcript(c["call_id"]).utterances:
             expected = max((s for s in starts if s[0] <= u.start + 0.5), default=starts[0])[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from .models import Role
@@ -62,8 +63,6 @@ def infer_rep(texts_by_speaker: dict[str, list[str]], company_terms: list[str], 
     product, and asking questions (discovery). Confidence is the winner's share of the evidence beyond the
     runner-up; below min_margin the answer is None and the roles stay unknown rather than a guess.
     """
-    import re
-
     intro = re.compile(rf"\b(this is|my name is|i am|i'm)\s+{re.escape(rep_name.split()[0])}\b", re.I) if rep_name \
         else None
     terms = [t.lower() for t in company_terms if t]

@@ -46,8 +46,7 @@ def _mono(audio: DecodedAudio, transcriber: Transcriber, gap_ms: int, rep_name: 
     channel = audio.channels[0]
     regions = speech_regions(channel, gap_ms)
     if encoder is None or not regions:
-        segments = list(transcriber.segments(channel, regions)) if regions else []
-        return [(seg, Role.unknown, "unknown") for seg in segments], None
+        return [(seg, Role.unknown, "unknown") for seg in transcriber.segments(channel, regions)], None
     turns = diarize(channel, regions, encoder)
     spans = [(start, end) for start, end, _ in turns]
     segments = list(transcriber.segments(channel, spans))
