@@ -74,15 +74,27 @@ def eval_extraction(ctx: typer.Context,
     st = state(ctx)
     try:
         scores = score(st.store, gold)
-        customer = score(st.store, gold, customer_only_competitors=True)["competitor"]
+        customer = score(st.store, gold, customer_only_competitors=True).kinds["competitor"]
     except WinlossError as exc:
         raise fail(exc) from None
+
     def row(name: str, s) -> dict:
         return {"finding": name, "tp": s.tp, "fp": s.fp, "fn": s.fn, "precision": round(s.precision, 4),
                 "recall": round(s.recall, 4), "f1": round(s.f1, 4)}
 
-    rows = [row(s.kind, s) for s in scores.values()] + [row("competitor (customer-said)", customer)]
-    _emit(rows, list(rows[0]), as_json, f"Extraction against {gold.name}")
+    rows = [row(s.kind, s) for s in scores.kinds.values()] + [row("competitor (customer-said)", customer)]
+    per_label = [row(name, s) for name, s in scores.labels.items()]
+    h = scores.handling
+    if as_json:
+        print_json({"kinds": rows, "labels": per_label, "handling": h.model_dump()})
+        return
+    _emit(rows, list(rows[0]), False, f"Extraction against {gold.name}")
+    if per_label:
+        _emit(per_label, list(per_label[0]), False, "Per category, competitor and message")
+    if h.answered_total:
+        console.print(f"Objection handling: answered judged right on {h.answered_right}/{h.answered_total} "
+                      f"matched objections; accepted judged right on {h.accepted_right}/{h.accepted_total} "
+                      f"answered ones.")
 
 
 def register(app: typer.Typer) -> None:

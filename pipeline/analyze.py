@@ -13,6 +13,7 @@ from .embed import Embedder, build_embedder
 from .errors import BadInputError
 from .extract import Extractor, build_extractor, ground
 from .models import Call, CallAnalysis, file_id
+from .redact import Redactor
 from .settings import Playbook, Settings
 from .transcribe import (
     TRANSCRIPT_SUFFIXES,
@@ -56,7 +57,7 @@ class Engines:
 
     @cached_property
     def extractor(self) -> Extractor:
-        return build_extractor(self.settings.extraction, self.playbook, self.embedder)
+        return build_extractor(self.settings, self.playbook, self.embedder)
 
     @property
     def transcriber_name(self) -> str:
@@ -98,11 +99,15 @@ def analyse_call(call: Call, engines: Engines, row: ManifestRow | None = None) -
                                       encoder=engines.speaker_encoder, company_terms=engines.company_terms)
     if not transcript.utterances:
         raise BadInputError(path, f"no speech found in {transcript.duration:.0f} s of audio")
-    objections, competitors, messages = engines.extractor.extract(transcript)
-    (objections, d1), (competitors, d2), (messages, d3) = (ground(objections, transcript),
-                                                           ground(competitors, transcript),
-                                                           ground(messages, transcript))
+    privacy = engines.settings.privacy
+    if privacy.redact_stored:  # nothing after this point sees the PII: not the store, the index or an LLM
+        transcript = Redactor(privacy.names).transcript(transcript)
+    found = engines.extractor.extract(transcript)
+    (objections, d1), (competitors, d2), (messages, d3) = (ground(found.objections, transcript),
+                                                           ground(found.competitors, transcript),
+                                                           ground(found.messages, transcript))
     if d1 + d2 + d3:
         log.warning("%s: dropped %d finding(s) whose quote is not in the transcript", path, d1 + d2 + d3)
+    usage = found.usage.model_copy(update={"dropped": found.usage.dropped + d1 + d2 + d3}) if found.usage else None
     return CallAnalysis(call=call, transcript=transcript, objections=objections, competitors=competitors,
-                        messages=messages, engine=engines.extractor.name)
+                        messages=messages, engine=engines.extractor.name, usage=usage)

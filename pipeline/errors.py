@@ -28,3 +28,7 @@ class StoreError(WinlossError):
 
 class NotFoundError(WinlossError):
     """A call, deal or finding that was asked for does not exist."""
+
+
+class LLMError(WinlossError):
+    """The LLM could not give a usable answer after the configured retries."""

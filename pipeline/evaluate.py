@@ -61,33 +61,62 @@ def _counts_as(kind: str, finding_kind: str, status: str | None) -> bool:
     return finding_kind == kind or (kind == "contradiction" and status == "contradicted")
 
 
-def score(store: Store, labels: Path, customer_only_competitors: bool = False) -> dict[str, Score]:
-    """Precision/recall per finding kind (plus `contradiction`) over the calls that have labels."""
+class Handling(BaseModel):
+    """Objection handling on the objections that matched a label: answered right, and accepted right."""
+
+    answered_right: int = 0
+    answered_total: int = 0
+    accepted_right: int = 0
+    accepted_total: int = 0
+
+
+class Scores(BaseModel):
+    kinds: dict[str, Score]
+    labels: dict[str, Score]  # "kind:label", e.g. "objection:price"
+    handling: Handling
+
+
+def score(store: Store, labels: Path, customer_only_competitors: bool = False) -> Scores:
+    """Precision/recall per finding kind (plus `contradiction`) and per label over the calls that have labels."""
     gold = load_labels(labels)
     stems = {Path(c["path"]).stem: c["call_id"] for c in store.list_calls()}
-    counts = {k: [0, 0, 0] for k in ("objection", "competitor", "message", "contradiction")}
+    kinds = ("objection", "competitor", "message", "contradiction")
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    handling = Handling()
     for stem, rows in gold.items():
         if stem not in stems:
             continue
         found: list[FlatFinding] = store.findings(stems[stem])
-        for kind in ("objection", "competitor", "message", "contradiction"):
+        for kind in kinds:
             want = [r for r in rows if _counts_as(kind, r["kind"], r.get("status"))]
             got = [f for f in found if _counts_as(kind, f.kind.value, f.status)]
             if kind == "competitor" and customer_only_competitors:
                 want = [r for r in want if r["role"] == "customer"]
                 got = [f for f in got if f.role.value != "rep"]
             matched: set[int] = set()
-            tp = 0
             for f in got:
                 hit = next((i for i, r in enumerate(want) if i not in matched and r["label"] == f.label
                             and _overlaps(f.start, f.end, r["start"], r["end"])), None)
-                if hit is not None:
-                    matched.add(hit)
-                    tp += 1
-            counts[kind][0] += tp
-            counts[kind][1] += len(got) - tp
-            counts[kind][2] += len(want) - len(matched)
-    return {k: Score(kind=k, tp=v[0], fp=v[1], fn=v[2]) for k, v in counts.items()}
+                counts[kind][0 if hit is not None else 1] += 1
+                counts[f"{kind}:{f.label}"][0 if hit is not None else 1] += 1
+                if hit is None:
+                    continue
+                matched.add(hit)
+                r = want[hit]
+                if kind == "objection" and f.answered is not None:
+                    handling.answered_total += 1
+                    handling.answered_right += f.answered == r["answered"]
+                    if r["answered"] and not r.get("repeat") and f.accepted is not None:
+                        handling.accepted_total += 1  # planted: a handled objection is accepted
+                        handling.accepted_right += f.accepted
+            for i, r in enumerate(want):
+                if i not in matched:
+                    counts[kind][2] += 1
+                    counts[f"{kind}:{r['label']}"][2] += 1
+    as_score = {k: Score(kind=k, tp=v[0], fp=v[1], fn=v[2]) for k, v in sorted(counts.items())}
+    return Scores(kinds={k: as_score.get(k, Score(kind=k, tp=0, fp=0, fn=0)) for k in kinds},
+                  labels={k: v for k, v in as_score.items() if ":" in k and not k.startswith("contradiction:")},
+                  handling=handling)
 
 
 def role_accuracy(store: Store, scripts: Path) -> dict[str, float]:

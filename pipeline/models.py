@@ -133,6 +133,8 @@ class Objection(_Finding):
     _label_field = "category"
     kind: Literal[FindingKind.objection] = FindingKind.objection
     category: str
+    answered: bool | None = Field(None, description="the rep addressed it in the next turns (None: not judged)")
+    accepted: bool | None = Field(None, description="the customer accepted the answer rather than repeating it")
 
 
 class CompetitorMention(_Finding):
@@ -140,6 +142,8 @@ class CompetitorMention(_Finding):
     kind: Literal[FindingKind.competitor] = FindingKind.competitor
     competitor: str
     alias: str
+    context: str | None = Field(None, description="evaluating, incumbent, price_comparison, switching_away, "
+                                                  "reference or None when no cue says")
 
 
 class MessageUse(_Finding):
@@ -152,6 +156,19 @@ class MessageUse(_Finding):
 Finding = Objection | CompetitorMention | MessageUse
 
 
+class LLMUsage(_Frozen):
+    """What one call's LLM extraction cost, and what grounding threw away."""
+
+    model: str
+    requests: int = 0
+    cached: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    dropped: int = Field(0, description="findings dropped: quote or utterance not in the transcript, unknown label")
+    suspicious_utterances: list[int] = Field([], description="utterances that read like instructions to the model")
+
+
 class CallAnalysis(_Frozen):
     call: Call
     transcript: Transcript
@@ -159,6 +176,7 @@ class CallAnalysis(_Frozen):
     competitors: list[CompetitorMention] = []
     messages: list[MessageUse] = []
     engine: str
+    usage: LLMUsage | None = None
 
     @property
     def findings(self) -> list[Finding]:
@@ -179,6 +197,9 @@ class FlatFinding(_Frozen):
     quote: str
     engine: str
     confidence: float
+    answered: bool | None = None
+    accepted: bool | None = None
+    context: str | None = None
 
     @classmethod
     def of(cls, finding: Finding) -> FlatFinding:
@@ -195,6 +216,9 @@ class FlatFinding(_Frozen):
             quote=ev.quote,
             engine=finding.engine,
             confidence=round(finding.confidence, 4),
+            answered=getattr(finding, "answered", None),
+            accepted=getattr(finding, "accepted", None),
+            context=getattr(finding, "context", None),
         )
 
 

@@ -19,7 +19,7 @@ from .errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/winloss.toml")
 # Bump when a change to the code alters what the analysis of a call produces, so stored calls are redone.
-ANALYSIS_REVISION = 2
+ANALYSIS_REVISION = 3
 
 
 class _Section(BaseModel):
@@ -46,13 +46,15 @@ class TranscriptionSettings(_Section):
 
 
 class ExtractionSettings(_Section):
-    engine: Literal["offline"] = "offline"
+    engine: Literal["offline", "llm"] = "offline"
     objection_threshold: float = Field(0.52, ge=0, le=1)
     objection_margin: float = Field(0.02, ge=0, le=1)
+    objection_cue_threshold: float = Field(0.38, ge=0, le=1, description="enough when a category cue phrase occurs")
     message_delivered_threshold: float = Field(0.78, ge=0, le=1)
     message_paraphrased_threshold: float = Field(0.68, ge=0, le=1)
     contradiction_threshold: float = Field(0.70, ge=0, le=1)
     min_words: int = Field(3, ge=1)
+    context_threshold: float = Field(0.55, ge=0, le=1, description="competitor context from examples, no cue")
 
 
 class EmbeddingSettings(_Section):
@@ -62,8 +64,25 @@ class EmbeddingSettings(_Section):
 
 class LLMSettings(_Section):
     model: str = "gpt-4o-mini"
-    base_url: str = ""
-    api_key_env: str = "OPENAI_API_KEY"
+    base_url: str = Field("", description="an OpenAI-compatible server (Ollama, vLLM, LM Studio); empty = OpenAI")
+    api_key_env: str = Field("OPENAI_API_KEY", description="the env variable that holds the key; never the key")
+    temperature: float = Field(0.0, ge=0, le=2)
+    timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(4, ge=0, le=10, description="retries on 429, 5xx, timeouts and unparseable replies")
+    retry_base_s: float = Field(1.0, ge=0, description="first backoff; doubles each retry, with jitter")
+    json_mode: bool = Field(True, description="ask the server for a JSON object (response_format)")
+    chunk_chars: int = Field(12000, ge=1000, description="long calls are split on speaker turns at about this size")
+    chunk_overlap: int = Field(2, ge=0, le=20, description="utterances repeated at the start of the next chunk")
+    offline_hints: bool = Field(True, description="give the offline engine's findings to the LLM as hints")
+    input_cost_per_mtok: float = Field(0.15, ge=0, description="USD per million input tokens, for cost records")
+    output_cost_per_mtok: float = Field(0.60, ge=0)
+    cache: bool = Field(True, description="reuse replies by (request hash, prompt hash, model) from the data dir")
+
+
+class PrivacySettings(_Section):
+    redact_llm: bool = Field(True, description="redact PII from every text sent to an LLM")
+    redact_stored: bool = Field(False, description="also redact transcripts before they are stored and indexed")
+    names: list[str] = Field([], description="names to redact besides emails, phones, card and account numbers")
 
 
 class ReportSettings(_Section):
@@ -84,6 +103,7 @@ class Settings(BaseSettings):
     extraction: ExtractionSettings = ExtractionSettings()
     embeddings: EmbeddingSettings = EmbeddingSettings()
     llm: LLMSettings = LLMSettings()
+    privacy: PrivacySettings = PrivacySettings()
     report: ReportSettings = ReportSettings()
     config_file: Path | None = Field(None, exclude=True)
 
@@ -115,7 +135,11 @@ class Settings(BaseSettings):
             "extraction": self.extraction.model_dump(mode="json"),
             "embeddings": self.embeddings.model_dump(mode="json"),
             "playbook": playbook.model_dump(mode="json"),
+            "privacy": self.privacy.model_dump(mode="json"),
         }
+        if self.extraction.engine == "llm":
+            relevant["llm"] = self.llm.model_dump(mode="json", include={"model", "base_url", "temperature",
+                                                                        "chunk_chars", "offline_hints"})
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -140,6 +164,22 @@ class ObjectionCategory(_Section):
     category: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
     examples: list[str] = Field(min_length=1)
     cues: list[str] = []
+    requires_cue: bool = Field(False, description="only a sentence with one of the cues can be this objection")
+
+
+class Handling(_Section):
+    """Examples that tell an answered objection from a brushed-off one, and an accepted answer from a rejected one."""
+
+    answered: list[str] = []
+    brushed_off: list[str] = []
+    accepted: list[str] = []
+    rejected: list[str] = []
+
+
+class CompetitorContext(_Section):
+    context: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
+    cues: list[str] = []
+    examples: list[str] = []
 
 
 class Company(_Section):
@@ -155,6 +195,8 @@ class Playbook(_Section):
     competitors: list[Competitor] = []
     messages: list[Message] = []
     objections: list[ObjectionCategory] = []
+    handling: Handling = Handling()
+    competitor_contexts: list[CompetitorContext] = []
 
     @field_validator("messages")
     @classmethod

@@ -38,6 +38,11 @@ calls = sa.Table(
     sa.Column("extractor", sa.String(64), nullable=False),
     sa.Column("fingerprint", sa.String(32), nullable=False),
     sa.Column("analysed_at", sa.DateTime, nullable=False),
+    sa.Column("llm_model", sa.String(128)),
+    sa.Column("llm_input_tokens", sa.Integer),
+    sa.Column("llm_output_tokens", sa.Integer),
+    sa.Column("llm_cost_usd", sa.Float),
+    sa.Column("dropped_findings", sa.Integer),
 )
 deals = sa.Table(
     "deals", metadata,
@@ -72,6 +77,9 @@ findings = sa.Table(
     sa.Column("quote", sa.Text, nullable=False),
     sa.Column("engine", sa.String(64), nullable=False),
     sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("answered", sa.Boolean),
+    sa.Column("accepted", sa.Boolean),
+    sa.Column("context", sa.String(32)),
 )
 runs = sa.Table(
     "runs", metadata,
@@ -92,15 +100,30 @@ def _v1(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _add_columns(conn: Connection, table: sa.Table, names: list[str]) -> None:
+    present = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+    for name in names:
+        if name not in present:
+            column = table.c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {kind}'))
+
+
 def _v2(conn: Connection) -> None:
     """calls.role_confidence: how sure the rep/customer roles of a call are (diarized mono calls)."""
-    if "role_confidence" not in {c["name"] for c in sa.inspect(conn).get_columns("calls")}:
-        conn.execute(sa.text("ALTER TABLE calls ADD COLUMN role_confidence FLOAT"))
+    _add_columns(conn, calls, ["role_confidence"])
+
+
+def _v3(conn: Connection) -> None:
+    """Objection handling and competitor context on findings; LLM usage and dropped findings on calls."""
+    _add_columns(conn, findings, ["answered", "accepted", "context"])
+    _add_columns(conn, calls, ["llm_model", "llm_input_tokens", "llm_output_tokens", "llm_cost_usd",
+                               "dropped_findings"])
 
 
 # One function per schema step, applied in order and recorded in meta.schema_version. A fresh store is created
 # from the current tables by _v1, so later steps check before they alter.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -161,7 +184,7 @@ class Store:
                 account=call.account, deal_id=call.deal_id, duration=tr.duration, channels=tr.channels,
                 role_confidence=tr.role_confidence,
                 language=tr.language, transcriber=tr.engine, extractor=analysis.engine, fingerprint=fingerprint,
-                analysed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+                analysed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None), **_usage_columns(analysis)))
             if tr.utterances:
                 conn.execute(sa.insert(utterances), [
                     {"call_id": call.call_id, "idx": u.index, "role": u.role.value, "speaker": u.speaker,
@@ -277,6 +300,14 @@ class Store:
         with self.engine.connect() as conn:
             value = conn.execute(sa.select(deals.c.outcome).where(deals.c.deal_id == deal_id)).scalar()
         return Outcome(value) if value else None
+
+
+def _usage_columns(analysis: CallAnalysis) -> dict:
+    usage = analysis.usage
+    if usage is None:
+        return {}
+    return {"llm_model": usage.model, "llm_input_tokens": usage.input_tokens, "llm_output_tokens": usage.output_tokens,
+            "llm_cost_usd": usage.cost_usd, "dropped_findings": usage.dropped}
 
 
 def _period(q, since: dt.date | None, until: dt.date | None):

@@ -63,3 +63,30 @@ def engines(playbook):
     from winloss.pipeline.settings import load_settings
 
     return Engines(load_settings(CONFIG), playbook)
+
+
+@pytest.fixture(scope="session")
+def script_corpus(tmp_path_factory, prefect_harness):
+    """The 24 demo calls as their text scripts (no ASR), analysed into a fresh data dir with manifest and deals.
+
+    Fast enough for every test that needs a realistic store: search, insights, reports, scorecards.
+    """
+    import csv
+
+    from winloss.flows.analyze import analyze_calls
+    from winloss.pipeline.settings import load_settings
+
+    tmp = tmp_path_factory.mktemp("scripts")
+    with (EXAMPLES / "calls.csv").open() as fh:
+        rows = [r for r in csv.DictReader(fh) if r["path"].startswith("calls/")]
+    for r in rows:
+        r["path"] = str(EXAMPLES / "scripts" / (Path(r["path"]).stem + ".txt"))
+    manifest = tmp / "calls.csv"
+    with manifest.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    settings = load_settings(CONFIG, data_dir=tmp / "data")
+    outcomes = analyze_calls(settings, [], manifest=manifest, deals=EXAMPLES / "deals.csv")
+    assert [o.status for o in outcomes] == ["analysed"] * 24, [o.problem for o in outcomes]
+    return settings

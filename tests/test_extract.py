@@ -23,7 +23,8 @@ def test_scripts_findings_match_the_labels(engines, examples):
     contradictions_found = 0
     for script in sorted((examples / "scripts").glob("call_*.txt"))[:8]:
         tr = read_transcript(script, script.stem)
-        objections, competitors, messages = engines.extractor.extract(tr)
+        found = engines.extractor.extract(tr)
+        objections, competitors, messages = found.objections, found.competitors, found.messages
         got = {("objection", f.evidence.utterance_index, f.category, None) for f in objections}
         got |= {("competitor", f.evidence.utterance_index, f.competitor, None) for f in competitors}
         got |= {("message", f.evidence.utterance_index, f.message_id, f.status.value) for f in messages}
@@ -43,7 +44,7 @@ def test_scripts_findings_match_the_labels(engines, examples):
 
 def test_every_quote_is_verbatim_in_its_utterance(engines, examples):
     tr = read_transcript(examples / "scripts" / "call_17.txt", "c17")
-    found = [f for group in engines.extractor.extract(tr) for f in group]
+    found = engines.extractor.extract(tr).all
     assert found
     for f in found:
         assert f.evidence.quote in tr.utterances[f.evidence.utterance_index].text

@@ -6,6 +6,7 @@ from winloss.pipeline.models import (
     FlatFinding,
     MessageStatus,
     MessageUse,
+    Objection,
     Role,
     Utterance,
     content_id,
@@ -56,5 +57,9 @@ def test_flat_export_row():
     assert flat.model_dump(mode="json") == {
         "call_id": "c1", "kind": "message", "label": "live_in_two_weeks", "status": "contradicted",
         "utterance_index": 3, "start": 61.2, "end": 64.0, "role": "rep", "quote": "Setup takes a few months.",
-        "engine": "offline", "confidence": 0.8123}
+        "engine": "offline", "confidence": 0.8123, "answered": None, "accepted": None, "context": None}
+    objection = Objection(evidence=_evidence(), confidence=0.7, engine="offline", category="price", answered=True,
+                          accepted=False)
+    assert FlatFinding.of(objection).model_dump(include={"answered", "accepted", "context"}) == {
+        "answered": True, "accepted": False, "context": None}
     assert mmss(61.2) == "01:01" and mmss(3599.6) == "60:00"

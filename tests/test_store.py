@@ -71,14 +71,19 @@ def test_deals_and_manifest_load_with_errors_naming_row_and_column(tmp_path, exa
 
 
 def test_a_version_1_store_is_upgraded_in_place(tmp_path):
-    """A data dir written before calls.role_confidence existed keeps its rows and gains the column."""
+    """A data dir written before calls.role_confidence (v2) and objection handling (v3) keeps its rows."""
     path = tmp_path / "v1.db"
     engine = sa.create_engine(f"sqlite:///{path}")
     Store(f"sqlite:///{path}").save_analysis(_analysis(), "fp")
     with engine.begin() as conn:  # turn it back into what version 1 wrote
-        conn.execute(sa.text("ALTER TABLE calls DROP COLUMN role_confidence"))
+        for table, column in [("calls", "role_confidence"), ("calls", "llm_model"), ("calls", "llm_cost_usd"),
+                              ("calls", "llm_input_tokens"), ("calls", "llm_output_tokens"),
+                              ("calls", "dropped_findings"), ("findings", "answered"), ("findings", "accepted"),
+                              ("findings", "context")]:
+            conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
         conn.execute(sa.update(meta).values(value="1"))
     store = Store(f"sqlite:///{path}")
-    assert store.schema_version() == SCHEMA_VERSION == 2
+    assert store.schema_version() == SCHEMA_VERSION == 3
     assert store.counts()["utterances"] == 3
     assert store.transcript("abc123").role_confidence is None
+    assert [f.answered for f in store.findings("abc123")] == [None] * store.counts()["findings"]

@@ -1,6 +1,6 @@
 """Extractors turn a Transcript into findings with Evidence; all engines share the schema in models.py."""
 
-from .base import Extractor, build_extractor
+from .base import Extractor, Findings, build_extractor
 from .grounding import ground
 
-__all__ = ["Extractor", "build_extractor", "ground"]
+__all__ = ["Extractor", "Findings", "build_extractor", "ground"]

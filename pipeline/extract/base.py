@@ -1,15 +1,26 @@
-"""The Extractor protocol and the registry keyed by `extraction.engine`."""
+"""The Extractor protocol, what it returns, and the registry keyed by `extraction.engine`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from ..embed import Embedder
 from ..errors import ConfigError
-from ..models import CompetitorMention, MessageUse, Objection, Transcript
-from ..settings import ExtractionSettings, Playbook
+from ..models import CompetitorMention, LLMUsage, MessageUse, Objection, Transcript
+from ..settings import Playbook, Settings
 
-Findings = tuple[list[Objection], list[CompetitorMention], list[MessageUse]]
+
+@dataclass(frozen=True)
+class Findings:
+    objections: list[Objection]
+    competitors: list[CompetitorMention]
+    messages: list[MessageUse]
+    usage: LLMUsage | None = None  # the LLM engine's requests, tokens, cost and dropped findings
+
+    @property
+    def all(self) -> list[Objection | CompetitorMention | MessageUse]:
+        return [*self.objections, *self.competitors, *self.messages]
 
 
 class Extractor(Protocol):
@@ -18,9 +29,15 @@ class Extractor(Protocol):
     def extract(self, transcript: Transcript) -> Findings: ...
 
 
-def build_extractor(settings: ExtractionSettings, playbook: Playbook, embedder: Embedder) -> Extractor:
-    if settings.engine == "offline":
-        from .trackers import OfflineExtractor
+def build_extractor(settings: Settings, playbook: Playbook, embedder: Embedder) -> Extractor:
+    from .trackers import OfflineExtractor
 
-        return OfflineExtractor(playbook, settings, embedder)
-    raise ConfigError(f"extraction.engine = {settings.engine!r} is not known; use 'offline'")
+    offline = OfflineExtractor(playbook, settings.extraction, embedder)
+    if settings.extraction.engine == "offline":
+        return offline
+    if settings.extraction.engine == "llm":
+        from .llm import LLMExtractor
+
+        return LLMExtractor(playbook, settings.llm, settings.privacy, hints=offline,
+                            cache_dir=settings.data_dir / "llm-cache")
+    raise ConfigError(f"extraction.engine = {settings.extraction.engine!r} is not known; use 'offline' or 'llm'")

@@ -110,6 +110,11 @@ class OfflineExtractor:
                 groups[f"msg:{msg.id}"] = [msg.text, *msg.paraphrases]
                 if msg.forbidden:
                     groups[f"forbid:{msg.id}"] = msg.forbidden
+            for side, examples in self.playbook.handling.model_dump().items():
+                groups[f"handle:{side}"] = examples
+            for ctx in self.playbook.competitor_contexts:
+                groups[f"ctx:{ctx.context}"] = ctx.examples
+            groups = {key: texts for key, texts in groups.items() if texts}
             texts = [t for group in groups.values() for t in group]
             vectors = self.embedder.embed(texts)
             self._refs, i = {}, 0
@@ -129,7 +134,66 @@ class OfflineExtractor:
                 for key, (texts, ref_vecs) in refs.items()}
         objections = self._objections(transcript.call_id, scored, sims)
         messages = self._messages(transcript.call_id, scored, sims)
-        return objections, competitors, messages
+        return Findings(self._handling(transcript, objections), self._contexts(competitors), messages)
+
+    def _closer(self, texts: list[str], yes: str, no: str) -> list[bool | None]:
+        """For each text: is it closer to the `yes` examples than to the `no` ones? None when either is missing."""
+        refs = self._references()
+        if yes not in refs or no not in refs:
+            return [None] * len(texts)
+        vectors = self.embedder.embed(texts)
+        yes_sim = (vectors @ refs[yes][1].T).max(axis=1) if len(texts) else []
+        no_sim = (vectors @ refs[no][1].T).max(axis=1) if len(texts) else []
+        return [bool(a > b) for a, b in zip(yes_sim, no_sim, strict=True)]
+
+    def _handling(self, transcript: Transcript, objections: list[Objection]) -> list[Objection]:
+        """Did the rep answer each objection (their next turns), and did the customer accept or object again?"""
+        utts = transcript.utterances
+        raised = {o.evidence.utterance_index for o in objections}
+        replies: list[str] = []
+        next_turns: list[Utterance | None] = []
+        for o in objections:
+            j = o.evidence.utterance_index + 1
+            while j < len(utts) and utts[j].role is Role.customer and j not in raised:
+                j += 1  # the customer goes on with the same turn
+            reply = []
+            while j < len(utts) and utts[j].role is not Role.customer:
+                if utts[j].role is Role.rep:
+                    reply.append(utts[j].text)
+                j += 1
+            replies.append(" ".join(reply))
+            next_turns.append(utts[j] if j < len(utts) and reply else None)
+        answered = self._closer([r or "." for r in replies], "handle:answered", "handle:brushed_off")
+        accepted = self._closer([u.text if u else "." for u in next_turns], "handle:accepted", "handle:rejected")
+        out = []
+        for o, reply, ans, turn, acc in zip(objections, replies, answered, next_turns, accepted, strict=True):
+            if not reply:
+                ans = False
+            if turn is not None and turn.index in raised:
+                acc = False  # the customer raised an objection again
+            elif turn is None or not ans:
+                acc = None  # no answer to accept
+            out.append(o.model_copy(update={"answered": ans, "accepted": acc}))
+        return out
+
+    def _contexts(self, mentions: list[CompetitorMention]) -> list[CompetitorMention]:
+        """Why each competitor came up: the first context whose cue phrase occurs, else the closest example."""
+        contexts = self.playbook.competitor_contexts
+        if not mentions or not contexts:
+            return mentions
+        refs = self._references()
+        vectors = self.embedder.embed([self.competitors.generalise(m.evidence.quote) for m in mentions])
+        out = []
+        for m, vector in zip(mentions, vectors, strict=True):
+            lowered = m.evidence.quote.lower()
+            context = next((c.context for c in contexts if any(cue in lowered for cue in c.cues)), None)
+            if context is None:
+                sims = [(float((refs[f"ctx:{c.context}"][1] @ vector).max()), c.context)
+                        for c in contexts if f"ctx:{c.context}" in refs]
+                if sims and max(sims)[0] >= self.settings.context_threshold:
+                    context = max(sims)[1]
+            out.append(m.model_copy(update={"context": context}))
+        return out
 
     def _evidence(self, call_id: str, sentence: Sentence) -> Evidence:
         u = sentence.utterance
@@ -158,15 +222,20 @@ class OfflineExtractor:
             scores = []
             for cat in cats:
                 score = float(sims[f"obj:{cat.category}"][row].max())
-                if any(cue in lowered for cue in cat.cues):
-                    score += 0.05  # a cue phrase backs the embedding match
-                scores.append((score, cat.category))
+                cued = any(cue in lowered for cue in cat.cues)
+                if cat.requires_cue and not cued:
+                    continue
+                scores.append((score + (0.05 if cued else 0.0), cued, cat.category))  # a cue backs the match
+            if not scores:
+                continue
             scores.sort(reverse=True)
-            top, runner_up = scores[0], scores[1] if len(scores) > 1 else (0.0, "")
-            if top[0] >= self.settings.objection_threshold and top[0] - runner_up[0] >= self.settings.objection_margin:
+            top, runner_up = scores[0], scores[1] if len(scores) > 1 else (0.0, False, "")
+            # Similar enough to the examples, or a cue phrase of the category plus a weaker similarity.
+            threshold = self.settings.objection_cue_threshold if top[1] else self.settings.objection_threshold
+            if top[0] >= threshold and top[0] - runner_up[0] >= self.settings.objection_margin:
                 idx = s.utterance.index
                 if idx not in best or best[idx][0] < top[0]:
-                    best[idx] = (top[0], top[1], s)
+                    best[idx] = (top[0], top[2], s)
         return [Objection(evidence=self._evidence(call_id, s), confidence=min(1.0, score), engine=ENGINE,
                           category=category) for score, category, s in best.values()]
 
