@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from . import analyze, evaluate, query, report
+from . import analyze, evaluate, insights, query, report, search
 from .state import AppState
 
 app = typer.Typer(help="winloss: win/loss analysis of recorded sales calls.", no_args_is_help=True,
@@ -26,6 +26,8 @@ def root(ctx: typer.Context,
 analyze.register(app)
 report.register(app)
 query.register(app)
+search.register(app)
+insights.register(app)
 evaluate.register(app)
 
 

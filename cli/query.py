@@ -1,4 +1,4 @@
-"""Queries over the store and index: `search`, `calls`, `call show`, `export findings`."""
+"""The stored calls: `calls`, `call show`, `export findings`, and `models`."""
 
 from __future__ import annotations
 
@@ -18,40 +18,6 @@ export_app = typer.Typer(help="Export stored data.", no_args_is_help=True)
 def register(app: typer.Typer) -> None:
     app.add_typer(call_app, name="call")
     app.add_typer(export_app, name="export")
-
-    @app.command()
-    def search(ctx: typer.Context, query: str = typer.Argument(..., help="what to look for, in plain words"),
-               kind: str = typer.Option("any", help="objection, competitor, message, or any finding"),
-               limit: int = typer.Option(10, min=1, max=200),
-               as_json: bool = typer.Option(False, "--json")) -> None:
-        """Findings closest in meaning to QUERY, with call, time, speaker and deal outcome."""
-        from winloss.pipeline.embed import build_embedder
-        from winloss.pipeline.index import Index
-
-        st = state(ctx)
-        if kind not in ("any", "objection", "competitor", "message"):
-            raise typer.BadParameter("--kind must be objection, competitor, message or any")
-        try:
-            index = Index(st.settings, build_embedder(st.settings.embeddings))
-            hits = index.search(query, limit=limit, where=None if kind == "any" else {"kind": kind})
-            calls = {c["call_id"]: c for c in st.store.list_calls()}
-        except WinlossError as exc:
-            raise fail(exc) from None
-        rows = [{"score": h.score, "call_id": h.metadata["call_id"], "kind": h.metadata["kind"],
-                 "label": h.metadata["label"], "at": mmss(h.metadata["start"]), "start": h.metadata["start"],
-                 "role": h.metadata["role"], "outcome": (calls.get(h.metadata["call_id"]) or {}).get("outcome"),
-                 "quote": h.text} for h in hits]
-        if as_json:
-            print_json(rows)
-            return
-        if not rows:
-            console.print("no results")
-            return
-        table = Table("score", "call", "at", "role", "kind", "label", "outcome", "quote")
-        for r in rows:
-            table.add_row(f"{r['score']:.2f}", r["call_id"][:8], r["at"], r["role"], r["kind"], r["label"],
-                          r["outcome"] or "–", r["quote"])
-        console.print(table)
 
     @app.command()
     def models(as_json: bool = typer.Option(False, "--json")) -> None:

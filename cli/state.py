@@ -33,6 +33,19 @@ class AppState:
 
         return Store(self.settings.database_url)
 
+    @cached_property
+    def index(self):
+        from winloss.pipeline.embed import build_embedder
+        from winloss.pipeline.index import Index
+
+        return Index(self.settings, build_embedder(self.settings.embeddings))
+
+    def llm_client(self):
+        """A client for the configured chat model (ask, summaries); ConfigError says what is missing."""
+        from winloss.pipeline.llm import LLMClient, build_chat_model
+
+        return LLMClient(build_chat_model(self.settings.llm), self.settings.llm)
+
 
 def state(ctx: typer.Context) -> AppState:
     return ctx.find_root().obj

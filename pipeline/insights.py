@@ -72,23 +72,48 @@ def _rate(won: int, lost: int) -> float | None:
     return round(won / (won + lost), 4) if won + lost else None
 
 
-def compute(store: Store, since: dt.date | None, until: dt.date | None, min_sample: int,
-            quotes_per_row: int) -> Insights:
+def _month(store: Store):
+    if store.engine.dialect.name == "sqlite":
+        return sa.func.strftime("%Y-%m", calls.c.date)
+    return sa.func.to_char(calls.c.date, "YYYY-MM")
+
+
+def _aggregate(store: Store, since: dt.date | None, until: dt.date | None, by: str | None = None) -> list[dict]:
+    """Per (kind, label, variant[, rep or month]): distinct calls and deals, and deals won, lost and open."""
     variant = sa.case((findings.c.kind != "message", ""),
                       (findings.c.status == "contradicted", "contradicted"), else_="used").label("variant")
     won = sa.func.count(sa.distinct(sa.case((deals.c.outcome == "won", calls.c.deal_id)))).label("won")
     lost = sa.func.count(sa.distinct(sa.case((deals.c.outcome == "lost", calls.c.deal_id)))).label("lost")
     opened = sa.func.count(sa.distinct(sa.case((deals.c.outcome == "open", calls.c.deal_id)))).label("open")
-    q = (sa.select(findings.c.kind, findings.c.label, variant,
-                   sa.func.count(sa.distinct(findings.c.call_id)).label("calls"),
+    extra = {"rep": sa.func.coalesce(calls.c.rep, "").label("rep"), "month": _month(store).label("month")}
+    columns = [findings.c.kind, findings.c.label, variant] + ([extra[by]] if by else [])
+    q = (sa.select(*columns, sa.func.count(sa.distinct(findings.c.call_id)).label("calls"),
                    sa.func.count(sa.distinct(calls.c.deal_id)).label("deals"), won, lost, opened)
          .select_from(findings.join(calls, findings.c.call_id == calls.c.call_id)
                       .outerjoin(deals, calls.c.deal_id == deals.c.deal_id))
          # Statistics count what customers say about competitors; a rep naming one is not an encounter.
          .where(sa.or_(findings.c.kind != "competitor", findings.c.role != Role.rep.value))
-         .group_by(findings.c.kind, findings.c.label, variant))
+         .group_by(*columns))
     with store.engine.connect() as conn:
-        groups = conn.execute(_period(q, since, until)).mappings().all()
+        return [dict(r) for r in conn.execute(_period(q, since, until)).mappings()]
+
+
+def breakdown(store: Store, kind: str, by: str, since: dt.date | None, until: dt.date | None,
+              min_sample: int) -> list[dict]:
+    """The `winloss insights` table: one row per label (and variant) and per rep or month when asked."""
+    rows = []
+    for g in _aggregate(store, since, until, None if by == "outcome" else by):
+        if g["kind"] != kind:
+            continue
+        rows.append({**{k: v for k, v in g.items() if k != "kind"}, "win_rate": _rate(g["won"], g["lost"]),
+                     "claim": g["won"] + g["lost"] >= min_sample})
+    rows.sort(key=lambda r: (r.get("rep") or r.get("month") or "", -r["calls"], r["label"], r["variant"]))
+    return rows
+
+
+def compute(store: Store, since: dt.date | None, until: dt.date | None, min_sample: int,
+            quotes_per_row: int) -> Insights:
+    groups = _aggregate(store, since, until)
     quotes = _quotes(store, since, until, quotes_per_row)
     rows: dict[str, list[Row]] = defaultdict(list)
     for g in groups:

@@ -63,6 +63,7 @@ class EmbeddingSettings(_Section):
 
 
 class LLMSettings(_Section):
+    enabled: bool = Field(False, description="use the LLM for `ask` answers and call summaries")
     model: str = "gpt-4o-mini"
     base_url: str = Field("", description="an OpenAI-compatible server (Ollama, vLLM, LM Studio); empty = OpenAI")
     api_key_env: str = Field("OPENAI_API_KEY", description="the env variable that holds the key; never the key")

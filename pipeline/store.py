@@ -132,6 +132,7 @@ class Store:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
+        self.display = sa.engine.make_url(url).render_as_string(hide_password=True)  # for messages: no password
         self.engine: Engine = sa.create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             @sa.event.listens_for(self.engine, "connect")
@@ -147,10 +148,10 @@ class Store:
                 row = conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).first()
                 current = int(row[0]) if row else 0
             elif sa.inspect(conn).get_table_names():
-                raise StoreError(f"{self.url}: holds tables that are not a winloss store; point --data-dir "
+                raise StoreError(f"{self.display}: holds tables that are not a winloss store; point --data-dir "
                                  f"or storage.database_url elsewhere")
             if current > SCHEMA_VERSION:
-                raise StoreError(f"{self.url}: written by a newer winloss (schema {current}, this one knows "
+                raise StoreError(f"{self.display}: written by a newer winloss (schema {current}, this one knows "
                                  f"{SCHEMA_VERSION}); upgrade winloss instead of reading it wrongly")
             for step in MIGRATIONS[current:]:
                 step(conn)
@@ -293,6 +294,47 @@ class Store:
         with self.engine.connect() as conn:
             return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
                     for t in (calls, deals, utterances, findings)}
+
+    def call_ids(self, rep: str | None = None, outcome: str | None = None, since: dt.date | None = None,
+                 until: dt.date | None = None, competitor: str | None = None) -> list[str] | None:
+        """The calls that pass the given filters, or None when no filter is given (every call passes)."""
+        if not any((rep, outcome, since, until, competitor)):
+            return None
+        q = sa.select(calls.c.call_id).select_from(calls.outerjoin(deals, calls.c.deal_id == deals.c.deal_id))
+        if rep:
+            q = q.where(sa.func.lower(calls.c.rep) == rep.lower())
+        if outcome:
+            q = q.where(deals.c.outcome == outcome)
+        if competitor:  # calls in which the customer brought this competitor up
+            q = q.where(calls.c.call_id.in_(
+                sa.select(findings.c.call_id).where(findings.c.kind == "competitor", findings.c.role != "rep",
+                                                    sa.func.lower(findings.c.label) == competitor.lower())))
+        with self.engine.connect() as conn:
+            return list(conn.execute(_period(q, since, until)).scalars())
+
+    def call_facts(self, call_ids: set[str]) -> dict[str, dict]:
+        """path, date, rep, deal and outcome of the given calls, as they are now."""
+        if not call_ids:
+            return {}
+        q = (sa.select(calls.c.call_id, calls.c.path, calls.c.date, calls.c.rep, calls.c.deal_id, deals.c.outcome)
+             .select_from(calls.outerjoin(deals, calls.c.deal_id == deals.c.deal_id))
+             .where(calls.c.call_id.in_(sorted(call_ids))))
+        with self.engine.connect() as conn:
+            return {r["call_id"]: dict(r) for r in conn.execute(q).mappings()}
+
+    def call(self, call_id: str) -> Call:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(calls).where(calls.c.call_id == call_id)).mappings().first()
+        if row is None:
+            raise NotFoundError(f"no call {call_id!r} in the store; `winloss calls` lists them")
+        return Call.model_validate({k: row[k] for k in Call.model_fields})
+
+    def finding_records(self, call_id: str) -> list[tuple[str, FlatFinding]]:
+        """(finding_id, finding) for one call: what the index needs to be rebuilt from the store."""
+        q = sa.select(findings).where(findings.c.call_id == call_id).order_by(findings.c.start)
+        with self.engine.connect() as conn:
+            return [(r["finding_id"], FlatFinding.model_validate({k: v for k, v in r.items() if k != "finding_id"}))
+                    for r in conn.execute(q).mappings()]
 
     def outcome_of(self, deal_id: str | None) -> Outcome | None:
         if not deal_id:

@@ -90,3 +90,70 @@ def script_corpus(tmp_path_factory, prefect_harness):
     outcomes = analyze_calls(settings, [], manifest=manifest, deals=EXAMPLES / "deals.csv")
     assert [o.status for o in outcomes] == ["analysed"] * 24, [o.problem for o in outcomes]
     return settings
+
+
+POSTGRES_ENV = "WINLOSS_TEST_POSTGRES_URL"
+
+
+def fresh_postgres(name: str) -> str:
+    """A new, empty database called `name` on the test server; skips the test when no server is configured."""
+    import sqlalchemy as sa
+
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"no PostgreSQL server: set {POSTGRES_ENV} (`bash .ci/postgres.sh` starts one and prints it)")
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """Each store test runs on a SQLite file and on a real PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'winloss.db'}"
+    return fresh_postgres(f"winloss_t_{os.getpid()}")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real `chroma run` server on loopback, with its own persistence dir; yields its URL."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    binary = Path(sys.executable).parent / "chroma"
+    if not binary.exists():
+        pytest.fail(f"{binary} not found: the chromadb package installs it")
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("chroma") / "server.log").open("w")
+    proc = subprocess.Popen([str(binary), "run", "--path", str(tmp_path_factory.mktemp("chroma-data")),
+                             "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"chroma run did not start; see {log.name}")
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()

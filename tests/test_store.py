@@ -27,8 +27,8 @@ def _analysis(n_utts: int = 3) -> CallAnalysis:
                                                          engine="t"), competitors=[mention], engine="offline")
 
 
-def test_saving_a_call_twice_replaces_it(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'w.db'}")
+def test_saving_a_call_twice_replaces_it(database_url):
+    store = Store(database_url)
     store.save_analysis(_analysis(5), "fp1")
     store.save_analysis(_analysis(3), "fp2")
     assert store.counts() == {"calls": 1, "deals": 0, "utterances": 3, "findings": 1}
@@ -36,8 +36,8 @@ def test_saving_a_call_twice_replaces_it(tmp_path):
     assert store.schema_version() == SCHEMA_VERSION
 
 
-def test_a_newer_schema_is_refused_not_misread(tmp_path):
-    url = f"sqlite:///{tmp_path / 'w.db'}"
+def test_a_newer_schema_is_refused_not_misread(database_url):
+    url = database_url
     store = Store(url)
     with store.engine.begin() as conn:
         conn.execute(sa.update(meta).values(value=str(SCHEMA_VERSION + 1)))
@@ -45,13 +45,12 @@ def test_a_newer_schema_is_refused_not_misread(tmp_path):
         Store(url)
 
 
-def test_a_foreign_database_is_refused(tmp_path):
-    path = tmp_path / "other.db"
-    engine = sa.create_engine(f"sqlite:///{path}")
+def test_a_foreign_database_is_refused(database_url):
+    engine = sa.create_engine(database_url)
     with engine.begin() as conn:
         conn.execute(sa.text("create table invoices (id integer)"))
     with pytest.raises(StoreError, match="not a winloss store"):
-        Store(f"sqlite:///{path}")
+        Store(database_url)
 
 
 def test_deals_and_manifest_load_with_errors_naming_row_and_column(tmp_path, examples):
@@ -70,11 +69,10 @@ def test_deals_and_manifest_load_with_errors_naming_row_and_column(tmp_path, exa
         load_manifest(missing)
 
 
-def test_a_version_1_store_is_upgraded_in_place(tmp_path):
+def test_a_version_1_store_is_upgraded_in_place(database_url):
     """A data dir written before calls.role_confidence (v2) and objection handling (v3) keeps its rows."""
-    path = tmp_path / "v1.db"
-    engine = sa.create_engine(f"sqlite:///{path}")
-    Store(f"sqlite:///{path}").save_analysis(_analysis(), "fp")
+    engine = sa.create_engine(database_url)
+    Store(database_url).save_analysis(_analysis(), "fp")
     with engine.begin() as conn:  # turn it back into what version 1 wrote
         for table, column in [("calls", "role_confidence"), ("calls", "llm_model"), ("calls", "llm_cost_usd"),
                               ("calls", "llm_input_tokens"), ("calls", "llm_output_tokens"),
@@ -82,7 +80,7 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path):
                               ("findings", "context")]:
             conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
         conn.execute(sa.update(meta).values(value="1"))
-    store = Store(f"sqlite:///{path}")
+    store = Store(database_url)
     assert store.schema_version() == SCHEMA_VERSION == 3
     assert store.counts()["utterances"] == 3
     assert store.transcript("abc123").role_confidence is None

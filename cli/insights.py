@@ -1,0 +1,59 @@
+"""`winloss insights objections|competitors|messages [--by outcome|rep|month]`: the report's numbers as tables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import typer
+from rich.table import Table
+from winloss.pipeline.errors import WinlossError
+
+from .search import _date
+from .state import console, fail, print_json, state
+
+
+class What(StrEnum):
+    objections = "objections"
+    competitors = "competitors"
+    messages = "messages"
+
+
+class By(StrEnum):
+    outcome = "outcome"
+    rep = "rep"
+    month = "month"
+
+
+KIND = {What.objections: "objection", What.competitors: "competitor", What.messages: "message"}
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def insights(ctx: typer.Context, what: What = typer.Argument(..., help="objections, competitors or messages"),
+                 by: By = typer.Option(By.outcome, help="break the counts down by deal outcome, rep or month"),
+                 since: str = typer.Option(None, help="calls on or after (YYYY-MM-DD)"),
+                 until: str = typer.Option(None, help="calls on or before (YYYY-MM-DD)"),
+                 as_json: bool = typer.Option(False, "--json")) -> None:
+        """Counts computed in SQL (the numbers the report uses): calls, deals, won, lost, open, win rate."""
+        from winloss.pipeline.insights import breakdown
+
+        st = state(ctx)
+        try:
+            rows = breakdown(st.store, KIND[what], by.value, _date(since), _date(until), st.settings.report.min_sample)
+        except WinlossError as exc:
+            raise fail(exc) from None
+        if as_json:
+            print_json(rows)
+            return
+        if not rows:
+            console.print(f"no {what.value} in the store for this period")
+            return
+        group = [] if by is By.outcome else [by.value]
+        table = Table(*group, "label", "variant", "calls", "deals", "won", "lost", "open", "win rate",
+                      title=f"{what.value} by {by.value}",
+                      caption=f"win rates below {st.settings.report.min_sample} closed deals are not shown as claims")
+        for r in rows:
+            rate = "–" if r["win_rate"] is None else f"{r['win_rate']:.0%}" + ("" if r["claim"] else " (n<min)")
+            table.add_row(*(str(r[g] or "–") for g in group), r["label"], r["variant"] or "–", str(r["calls"]),
+                          str(r["deals"]), str(r["won"]), str(r["lost"]), str(r["open"]), rate)
+        console.print(table)

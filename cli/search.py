@@ -1,0 +1,151 @@
+"""Marketing's questions: `search`, `ask`, and `reindex` (rebuild the vector index from the store)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+import typer
+from rich.table import Table
+from winloss.pipeline.errors import WinlossError
+
+from .state import console, fail, print_json, state
+
+
+class KindOpt(StrEnum):
+    any = "any"
+    objection = "objection"
+    competitor = "competitor"
+    message = "message"
+
+
+class RoleOpt(StrEnum):
+    customer = "customer"
+    rep = "rep"
+
+
+class OutcomeOpt(StrEnum):
+    won = "won"
+    lost = "lost"
+    open = "open"
+
+
+class ScopeOpt(StrEnum):
+    findings = "findings"
+    utterances = "utterances"
+
+
+def _date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _filters(kind, label, role, outcome, competitor, rep, since, until):
+    from winloss.pipeline.queries import Filters
+
+    return Filters(kind=kind.value, label=label, role=role.value if role else None,
+                   outcome=outcome.value if outcome else None, competitor=competitor, rep=rep,
+                   since=_date(since), until=_date(until))
+
+
+def _hits_table(hits, title: str | None = None) -> Table:
+    table = Table("score", "call", "at", "date", "rep", "outcome", "speaker", "finding", "quote", title=title)
+    for h in hits:
+        finding = f"{h.kind}:{h.label}" + (f"/{h.status}" if h.status else "") if h.kind else "–"
+        table.add_row(f"{h.score:.2f}", h.call_id[:8], h.at, str(h.date or "–"), h.rep or "–", h.outcome or "–",
+                      h.role, finding, h.quote)
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def search(ctx: typer.Context, query: str = typer.Argument(..., help="what to look for, in plain words"),
+               kind: KindOpt = typer.Option(KindOpt.any, help="kind of finding"),
+               label: str = typer.Option(None, help="objection category, competitor or message id"),
+               role: RoleOpt = typer.Option(None, help="who said it"),
+               outcome: OutcomeOpt = typer.Option(None, help="how the call's deal ended"),
+               competitor: str = typer.Option(None, help="only calls in which the customer named this competitor"),
+               rep: str = typer.Option(None, help="only this rep's calls"),
+               since: str = typer.Option(None, help="calls on or after this date (YYYY-MM-DD)"),
+               until: str = typer.Option(None, help="calls on or before this date (YYYY-MM-DD)"),
+               scope: ScopeOpt = typer.Option(ScopeOpt.findings, help="search findings, or every utterance"),
+               limit: int = typer.Option(10, min=1, max=200),
+               as_json: bool = typer.Option(False, "--json")) -> None:
+        """Quotes closest in meaning to QUERY, with call, mm:ss, speaker and deal outcome."""
+        from winloss.pipeline.queries import search as run_search
+
+        st = state(ctx)
+        filters = _filters(kind, label, role, outcome, competitor, rep, since, until)
+        try:
+            hits = run_search(st.store, st.index, query, filters, limit=limit, scope=scope.value)
+        except WinlossError as exc:
+            raise fail(exc) from None
+        if as_json:
+            print_json([h.model_dump(mode="json") for h in hits])
+        elif not hits:
+            console.print("no results")  # not an error: exit 0
+        else:
+            console.print(_hits_table(hits))
+
+    @app.command()
+    def ask(ctx: typer.Context, question: str = typer.Argument(..., help="a question about the calls"),
+            outcome: OutcomeOpt = typer.Option(None, help="override the outcome read from the question"),
+            competitor: str = typer.Option(None, help="override the competitor read from the question"),
+            since: str = typer.Option(None), until: str = typer.Option(None),
+            limit: int = typer.Option(30, min=5, max=200, help="how many findings to gather as evidence"),
+            llm: bool = typer.Option(None, "--llm/--offline", help="write an answer with the LLM (default: "
+                                                                   "llm.enabled) or show the evidence only"),
+            as_json: bool = typer.Option(False, "--json")) -> None:
+        """Evidence for QUESTION, grouped into themes with deal outcomes; with an LLM, a short cited answer."""
+        from winloss.pipeline.queries import Filters, llm_answer
+        from winloss.pipeline.queries import ask as run_ask
+        from winloss.pipeline.redact import Redactor
+
+        st = state(ctx)
+        base = Filters(outcome=outcome.value if outcome else None, competitor=competitor, since=_date(since),
+                       until=_date(until))
+        try:
+            answer = run_ask(st.store, st.index, question, st.playbook, base, limit=limit)
+            if llm if llm is not None else st.settings.llm.enabled:
+                privacy = st.settings.privacy
+                answer = llm_answer(answer, st.llm_client(), st.playbook.company.name,
+                                    Redactor(privacy.names) if privacy.redact_llm else None)
+        except WinlossError as exc:
+            raise fail(exc) from None
+        if as_json:
+            print_json(answer.model_dump(mode="json"))
+            return
+        f = answer.filters
+        scope = ", ".join(f"{k} {v}" for k, v in f.model_dump(exclude_defaults=True).items()) or "all calls"
+        console.print(f"[bold]{question}[/]  [dim]({scope}; {len(answer.evidence)} findings)[/]", highlight=False)
+        if not answer.evidence:
+            console.print("no evidence found")
+            return
+        if answer.text:
+            console.print(f"\n{answer.text}\n", highlight=False)
+            if answer.dropped_sentences:
+                console.print(f"[dim]{answer.dropped_sentences} sentence(s) without a valid citation removed[/]")
+        table = Table("theme", "calls", "won", "lost", "open", "win rate", "best quote")
+        for t in answer.themes:
+            best = t.quotes[0]
+            table.add_row(f"{t.kind}:{t.label}", str(t.calls), str(t.won), str(t.lost), str(t.open),
+                          "–" if t.win_rate is None else f"{t.win_rate:.0%}",
+                          f"“{best.quote}” [dim]{best.call_id[:8]} @ {best.at}, {best.outcome or 'no outcome'}[/]")
+        console.print(table)
+
+    @app.command()
+    def reindex(ctx: typer.Context) -> None:
+        """Rebuild the vector index from the store (after a crash, an embedder change, or a restore)."""
+        from winloss.pipeline.reindex import reindex as run_reindex
+
+        st = state(ctx)
+        try:
+            counts = run_reindex(st.store, st.index)
+        except WinlossError as exc:
+            raise fail(exc) from None
+        console.print(f"reindexed {counts['calls']} calls: {counts['utterances']} utterances, "
+                      f"{counts['findings']} findings")

@@ -1,0 +1,17 @@
+"""Rebuild the vector index from the store: the store is the record, the index can always be made again."""
+
+from __future__ import annotations
+
+from .index import Index
+from .store import Store
+
+
+def reindex(store: Store, index: Index) -> dict[str, int]:
+    index.clear()
+    calls = store.list_calls()
+    for c in calls:
+        call = store.call(c["call_id"])
+        index.replace_call(call, store.outcome_of(call.deal_id), store.transcript(call.call_id).utterances,
+                           store.finding_records(call.call_id))
+    counts = index.counts()
+    return {"calls": len(calls), **counts}
