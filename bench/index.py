@@ -29,6 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 LINE = re.compile(r"^\[\d\d:\d\d\]\s+(REP|CUSTOMER):\s+(.*)$")
 NAMES = ["Dana", "Priya", "Omar", "Lena", "Tomas", "Grace", "Wei", "Sofia", "Noah", "Aisha", "Jonas", "Mira"]
 REPS = ["Maya", "Jordan", "Sam", "Alex", "Riley", "Chris"]
+# One of these goes into every sentence at a random place: real calls do not repeat each other's sentences, so the
+# generated ones must not either, or the embedding cache would flatter the figures.
+FILLERS = ["really", "honestly", "basically", "actually", "probably", "definitely", "currently", "generally",
+           "frankly", "clearly", "mostly", "roughly", "certainly", "truly", "simply", "already", "still", "just",
+           "quite", "rather", "fairly", "pretty", "usually", "often", "sometimes", "typically", "likely", "maybe",
+           "perhaps", "surely", "obviously", "literally", "seriously", "essentially", "naturally", "normally",
+           "personally", "practically", "realistically", "specifically"]
 QUERIES = ["too expensive for our budget", "we already use Quotient", "security review and SOC 2",
            "integration with Salesforce", "how long does onboarding take", "we need to talk to the CFO",
            "your forecast accuracy is better", "not the right time, next quarter", "switching from spreadsheets",
@@ -42,6 +49,15 @@ def turns() -> dict[str, list[str]]:
             if m := LINE.match(line):
                 pool[m.group(1)].append(m.group(2))
     return pool
+
+
+def vary(text: str, rng: random.Random) -> str:
+    out = []
+    for sentence in re.split(r"(?<=[.?!])\s+", text):
+        words = sentence.split()
+        words.insert(rng.randrange(1, len(words)) if len(words) > 1 else 0, rng.choice(FILLERS))
+        out.append(" ".join(words))
+    return " ".join(out)
 
 
 def generate(folder: Path, calls: int, per_call: int, seed: int = 7) -> tuple[Path, Path, int]:
@@ -59,7 +75,7 @@ def generate(folder: Path, calls: int, per_call: int, seed: int = 7) -> tuple[Pa
             t, lines = 0, []
             for k in range(n):
                 role = "REP" if k % 2 == 0 else "CUSTOMER"
-                text = rng.choice(pool[role]).replace("Maya", rep).replace("Dana", customer)
+                text = vary(rng.choice(pool[role]).replace("Maya", rep).replace("Dana", customer), rng)
                 lines.append(f"[{t // 60:02d}:{t % 60:02d}] {role}: {text}")
                 t += 2 + len(text.split()) // 3
             path = folder / "calls" / f"gen_{i:05d}.txt"

@@ -82,6 +82,7 @@ def register(app: typer.Typer) -> None:
             dates = [c["date"] for c in st.store.list_calls() if c["date"]]
             since, until = (min(dates), max(dates)) if dates else (None, None)
             path = weekly_report(st.settings, since=since, until=until, fmt="md")
+            weekly_report(st.settings, since=since, until=until, fmt="html")
             data = insights.compute(st.store, since, until, st.settings.report.min_sample, 1)
         except WinlossError as exc:
             raise fail(exc) from None
@@ -92,7 +93,7 @@ def register(app: typer.Typer) -> None:
 
 def summary_lines(data, path: Path, seconds: float) -> list[str]:
     """The ten-line summary `winloss demo` prints under its run."""
-    from winloss.pipeline.report import _pct
+    from winloss.pipeline.narrative import pct
 
     def top(rows, n=3):
         return "; ".join(f"{r.label}{'' if not r.variant or r.variant == 'used' else ' (' + r.variant + ')'} "
@@ -103,9 +104,9 @@ def summary_lines(data, path: Path, seconds: float) -> list[str]:
     contradicted = [r for r in data.messages if r.variant == "contradicted"]
     quote = next((r.quotes[0] for r in data.competitors + data.objections if r.quotes), None)
     return [
-        f"[bold]Report:[/] {path}",
+        f"[bold]Report:[/] {path} (and {path.with_suffix('.html').name}: charts, quotes linked to the recordings)",
         f"Period {cov.since} to {cov.until}: {cov.calls} calls, {cov.deals} deals "
-        f"({cov.won} won, {cov.lost} lost, {cov.open} open), win rate {_pct(cov.baseline_win_rate)}",
+        f"({cov.won} won, {cov.lost} lost, {cov.open} open), win rate {pct(cov.baseline_win_rate)}",
         f"Objections: {top(data.objections)}",
         f"Competitors (customer-said): {top(data.competitors)}",
         f"Messages used: {top(used)}",
@@ -113,6 +114,7 @@ def summary_lines(data, path: Path, seconds: float) -> list[str]:
         f"Engines: {', '.join(cov.transcribers)}; extraction {', '.join(cov.extractors)}",
         f"Example evidence: “{quote.text}” ({quote.call} @ {quote.at}, {quote.outcome})" if quote else
         "Example evidence: none",
-        f"Done in {seconds:.0f} s at {dt.datetime.now():%H:%M}. Next: `winloss search \"price\"`, `winloss calls`",
+        f"Done in {seconds:.0f} s at {dt.datetime.now():%H:%M}. Next: `winloss ask \"why do we lose to Quotient?\"`, "
+        f"`winloss insights competitors`, `winloss reps`, `winloss call show ID --html call.html`",
         "Findings as JSON lines: `winloss export findings --format jsonl`",
     ]

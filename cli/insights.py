@@ -57,3 +57,41 @@ def register(app: typer.Typer) -> None:
             table.add_row(*(str(r[g] or "–") for g in group), r["label"], r["variant"] or "–", str(r["calls"]),
                           str(r["deals"]), str(r["won"]), str(r["lost"]), str(r["open"]), rate)
         console.print(table)
+
+    @app.command()
+    def reps(ctx: typer.Context, since: str = typer.Option(None, help="calls on or after (YYYY-MM-DD)"),
+             until: str = typer.Option(None, help="calls on or before (YYYY-MM-DD)"),
+             as_json: bool = typer.Option(False, "--json")) -> None:
+        """Rep scorecards: calls, metrics against the team median, message adherence, objections answered,
+        contradictions and win rate (no claim below report.min_sample closed deals)."""
+        from winloss.pipeline.scorecard import scorecards
+
+        st = state(ctx)
+        try:
+            cards, team = scorecards(st.store, st.playbook, _date(since), _date(until), st.settings.report.min_sample)
+        except WinlossError as exc:
+            raise fail(exc) from None
+        if as_json:
+            print_json({"team_median": team, "reps": [c.model_dump(mode="json") for c in cards]})
+            return
+        if not cards:
+            console.print("no calls with a rep in the store for this period")
+            return
+        table = Table("rep", "calls", "talk ratio", "questions/h", "patience s", "adherence", "answered",
+                      "contradictions", "win rate", title="reps",
+                      caption=f"talk ratio, questions and patience: rep median (difference to the team median); "
+                              f"win rates below {st.settings.report.min_sample} closed deals are not claims")
+
+        def cell(card, key: str, fmt: str) -> str:
+            value, delta = card.metrics[key], card.vs_team[key]
+            return "–" if value is None else f"{value:{fmt}} ({delta:+{fmt}})"
+
+        for c in cards:
+            rate = "–" if c.win_rate is None else f"{c.win_rate:.0%} ({c.won}/{c.won + c.lost})" + (
+                "" if c.claim else " n<min")
+            table.add_row(c.rep, str(c.calls), cell(c, "talk_ratio", ".2f"), cell(c, "rep_questions_per_hour", ".0f"),
+                          cell(c, "patience", ".1f"),
+                          "–" if c.message_adherence is None else f"{c.message_adherence:.0%}",
+                          "–" if c.answered_rate is None else f"{c.answered_rate:.0%} of {c.objections}",
+                          str(c.contradictions), rate)
+        console.print(table)

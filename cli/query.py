@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 from rich.table import Table
 from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.models import mmss
+from winloss.pipeline.redact import Redactor
 
 from .state import console, fail, print_json, state
 
@@ -54,25 +56,52 @@ def register(app: typer.Typer) -> None:
 
 @call_app.command("show")
 def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call id (a unique prefix is enough)"),
-              as_json: bool = typer.Option(False, "--json")) -> None:
-    """A call's transcript, roles and findings."""
+              as_json: bool = typer.Option(False, "--json"),
+              html: Path = typer.Option(None, "--html", help="also write the call page (player, moments, transcript)"),
+              llm: bool = typer.Option(None, "--llm/--offline", help="LLM summary (default: llm.enabled)")) -> None:
+    """A call: key moments with times, metrics, and the transcript with roles and findings."""
+    from winloss.pipeline import callpage, summary
+
     st = state(ctx)
     try:
         full_id = st.store.resolve_call_id(call_id)
         transcript = st.store.transcript(full_id)
         found = st.store.findings(full_id)
         row = st.store.call_row(full_id)
+        use_llm = st.settings.llm.enabled if llm is None else llm
+        if use_llm:
+            redactor = Redactor(st.settings.privacy.names) if st.settings.privacy.redact_llm else None
+            brief, dropped = summary.llm(transcript, found, st.playbook, st.llm_client(), redactor)
+        else:
+            brief, dropped = summary.offline(transcript, found, st.playbook), 0
+        if html is not None:
+            html.parent.mkdir(parents=True, exist_ok=True)
+            html.write_text(callpage.render(row, transcript, found, brief, callpage.recording_of(Path(row["path"]))),
+                            encoding="utf-8")
     except WinlossError as exc:
         raise fail(exc) from None
     if as_json:
-        payload = {"call": row, "transcript": transcript.model_dump(mode="json"),
-                   "findings": [f.model_dump(mode="json") for f in found]}
-        print_json(payload)
+        print_json({"call": row, "summary": brief.model_dump(mode="json"), "dropped_summary_items": dropped,
+                    "transcript": transcript.model_dump(mode="json"),
+                    "findings": [f.model_dump(mode="json") for f in found]})
         return
     console.print(f"[bold]{full_id}[/] {row['path']} · {row['date'] or 'undated'} · rep {row['rep'] or '–'} · "
                   f"deal {row['deal_id'] or '–'} ({row['outcome'] or 'no outcome'}) · "
-                  f"{transcript.duration / 60:.1f} min",
-                  highlight=False)
+                  f"{transcript.duration / 60:.1f} min", highlight=False)
+    console.print("[bold]Key moments[/]")
+    for m in brief.moments:
+        console.print(f"  [dim]{m.at}[/] {m.kind.replace('_', ' ')}: {m.label}"
+                      f"{' — ' + m.detail if m.detail else ''}  “{m.quote}”", highlight=False, soft_wrap=True)
+    if brief.missed_messages:
+        console.print(f"  messages never delivered: {', '.join(brief.missed_messages)}", highlight=False)
+    for name, items in (("needs", brief.needs), ("risks", brief.risks), ("next steps", brief.next_steps),
+                        ("coaching tip", [brief.coaching_tip] if brief.coaching_tip else [])):
+        for m in items:
+            console.print(f"  [bold]{name}[/] [dim]{m.at}[/] {m.detail}  “{m.quote}”", highlight=False, soft_wrap=True)
+    met = brief.metrics
+    console.print(f"[bold]Metrics[/] talk ratio {met.talk_ratio if met.talk_ratio is not None else '–'} · "
+                  f"rep questions/h {met.rep_questions_per_hour} · patience {met.patience} s · "
+                  f"longest monologue rep {met.longest_monologue_rep} s", highlight=False)
     by_utt: dict[int, list[str]] = {}
     for f in found:
         by_utt.setdefault(f.utterance_index, []).append(f"{f.kind.value}:{f.label}" + (f"/{f.status}" if f.status
@@ -80,6 +109,8 @@ def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call 
     for u in transcript.utterances:
         tags = f"  [yellow]\\[{', '.join(by_utt[u.index])}][/]" if u.index in by_utt else ""
         console.print(f"[dim]{mmss(u.start)}[/] [bold]{u.role.value:8}[/] {u.text}{tags}", highlight=False)
+    if html is not None:
+        console.print(f"call page: {html}", highlight=False, soft_wrap=True)
 
 
 @export_app.command("findings")

@@ -19,7 +19,9 @@ def register(app: typer.Typer) -> None:
                                                  "before --until)"),
                until: dt.datetime = typer.Option(None, formats=["%Y-%m-%d"], help="last day (default: today)"),
                fmt: str = typer.Option("md", "--format", help="md, html or json"),
-               out: Path = typer.Option(None, "--out", help="file to write (default: under the data dir)")) -> None:
+               out: Path = typer.Option(None, "--out", help="file to write (default: under the data dir)"),
+               send: bool = typer.Option(False, "--send", help="also deliver it (report.delivery: email, webhook)"),
+               ) -> None:
         """Write the win/loss report for a period (default: the last 7 days)."""
         from winloss.flows.report import default_period, weekly_report
 
@@ -30,7 +32,21 @@ def register(app: typer.Typer) -> None:
             d_start, d_end = default_period(end)
             start, end = start or d_start, end or d_end
         try:
-            path = weekly_report(state(ctx).settings, since=start, until=end, fmt=fmt, out=out)
+            path = weekly_report(state(ctx).settings, since=start, until=end, fmt=fmt, out=out, send=send)
         except WinlossError as exc:
             raise fail(exc) from None
         console.print(str(path), highlight=False, soft_wrap=True)
+
+    @app.command()
+    def schedule(ctx: typer.Context) -> None:
+        """Serve the weekly report (cron report.schedule in report.timezone) and, when report.drop_folder is set,
+        an hourly analysis of new calls there, as Prefect deployments. Needs a Prefect server: run
+        `prefect server start` and set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api); the UI shows the runs."""
+        from prefect import serve
+        from winloss.flows.schedule import deployments
+
+        try:
+            served = deployments(state(ctx).settings)
+        except WinlossError as exc:
+            raise fail(exc) from None
+        serve(*served, print_starting_message=True)

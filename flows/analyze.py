@@ -22,7 +22,7 @@ from winloss.pipeline.crm import ManifestRow, load_deals, load_manifest
 from winloss.pipeline.errors import BadInputError, WinlossError
 from winloss.pipeline.index import Index
 from winloss.pipeline.models import CallOutcome
-from winloss.pipeline.settings import Settings, load_playbook
+from winloss.pipeline.settings import Settings, load_playbook, load_settings
 from winloss.pipeline.store import Store
 
 log = logging.getLogger(__name__)
@@ -97,3 +97,21 @@ def analyze_calls(settings: Settings, paths: list[Path], manifest: Path | None =
     outcomes = [f.result() for f in futures]
     store.finish_run(run_id, outcomes)
     return outcomes
+
+
+@flow(name="analyze_drop_folder", validate_parameters=True)
+def analyze_drop_folder(config: str, data_dir: str | None = None) -> dict[str, int]:
+    """The scheduled pick-up: analyse what is new in report.drop_folder (unchanged files cost nothing).
+
+    A calls.csv / deals.csv in the folder are read as its manifest and CRM export."""
+    settings = load_settings(Path(config), data_dir=Path(data_dir) if data_dir else None)
+    folder = Path(settings.report.drop_folder)
+    if not folder.is_dir():
+        raise WinlossError(f"report.drop_folder {folder} is not a folder: create it or set drop_folder = \"\"")
+    manifest, deals = folder / "calls.csv", folder / "deals.csv"
+    outcomes = analyze_calls(settings, [folder], manifest=manifest if manifest.exists() else None,
+                             deals=deals if deals.exists() else None)
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    return counts

@@ -1,14 +1,36 @@
-"""weekly_report: aggregate the store for a period and write the report file(s)."""
+"""weekly_report: aggregate the store for a period, write the report file(s), and deliver them when asked.
+
+`weekly_report` is what `winloss report` runs; `scheduled_report` is the deployment `winloss schedule` serves:
+its parameters are plain strings (a config path and a data dir) so a Prefect server can store and trigger it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from prefect import flow
-from winloss.pipeline import insights, report
-from winloss.pipeline.settings import Settings, load_playbook
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel
+from winloss.pipeline import deliver, insights, narrative, report
+from winloss.pipeline.errors import WinlossError
+from winloss.pipeline.settings import Playbook, Settings, load_playbook, load_settings
 from winloss.pipeline.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class ReportRun(BaseModel):
+    files: list[Path]
+    summary: str = ""  # the title and the narrative: what a chat webhook shows
+    deliveries: list[deliver.Delivery] = []
+    narrative_engine: str = "offline"
+
+
+class DeliveryFailed(WinlossError):
+    pass
 
 
 def default_period(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
@@ -17,19 +39,75 @@ def default_period(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     return today - dt.timedelta(days=6), today
 
 
-@flow(name="weekly_report", validate_parameters=False)
-def weekly_report(settings: Settings, since: dt.date | None = None, until: dt.date | None = None,
-                  fmt: str = "md", out: Path | None = None) -> Path:
-    if since is None and until is None:
-        since, until = default_period()
+def _narrative(settings: Settings, data: insights.Insights, playbook: Playbook) -> narrative.Narrative | None:
+    """The LLM's narrative when one is enabled; on any LLM failure the offline one, with a warning."""
+    if not settings.llm.enabled:
+        return None
+    from winloss.pipeline.llm import LLMClient, build_chat_model
+
+    try:
+        return narrative.llm(data, LLMClient(build_chat_model(settings.llm), settings.llm), playbook)
+    except WinlossError as exc:
+        log.warning("LLM narrative failed, the report uses the offline one: %s", exc)
+        return None
+
+
+@task(name="write-report", cache_policy=NO_CACHE)
+def write_report(settings: Settings, since: dt.date | None, until: dt.date | None, formats: list[str],
+                 out: Path | None = None) -> ReportRun:
     playbook = load_playbook(settings.playbook)
     store = Store(settings.database_url)
-    data = insights.compute(store, since, until, settings.report.min_sample, settings.report.quotes_per_finding)
-    text = report.render(data, fmt, playbook)
-    if out is None:
-        out = settings.data_dir / settings.report.out_dir / f"winloss-{since or 'start'}-{until or 'today'}.{fmt}"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)  # never leave a half-written report where the last good one was
-    return out
+    data = insights.compute(store, since, until, settings.report.min_sample, settings.report.quotes_per_finding,
+                            settings.report.alpha, [m.id for m in playbook.messages])
+    story = _narrative(settings, data, playbook)
+    files = []
+    for fmt in formats:
+        path = out if out is not None and len(formats) == 1 else (
+            settings.data_dir / settings.report.out_dir / f"winloss-{since or 'start'}-{until or 'today'}.{fmt}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(report.render(data, fmt, playbook, story), encoding="utf-8")
+        tmp.replace(path)  # never leave a half-written report where the last good one was
+        files.append(path)
+    sentences = story.sentences if story else narrative.offline(data)
+    summary = (f"*Win/loss report {since or 'start'} to {until or 'today'}*\n{' '.join(sentences)}\n"
+               f"Files: {', '.join(str(f) for f in files)}")
+    return ReportRun(files=files, summary=summary, narrative_engine=story.engine if story else "offline")
+
+
+@task(name="deliver-report", cache_policy=NO_CACHE)
+def deliver_report(settings: Settings, run: ReportRun, subject: str) -> ReportRun:
+    deliveries = deliver.deliver(run.files, subject, run.summary, settings.report.delivery)
+    return run.model_copy(update={"deliveries": deliveries})
+
+
+@flow(name="weekly_report", validate_parameters=False)
+def weekly_report(settings: Settings, since: dt.date | None = None, until: dt.date | None = None,
+                  fmt: str = "md", out: Path | None = None, send: bool = False) -> Path:
+    """One report file (default: Markdown for the last 7 days); `send` also delivers it."""
+    if since is None and until is None:
+        since, until = default_period()
+    run = write_report(settings, since, until, [fmt], out)
+    if send:
+        _check(deliver_report(settings, run, f"Win/loss report {since} to {until}"))
+    return run.files[0]
+
+
+@flow(name="scheduled_report", validate_parameters=True)
+def scheduled_report(config: str, data_dir: str | None = None, today: str | None = None) -> ReportRun:
+    """The scheduled run: the last 7 days in the configured timezone, every configured format, delivered."""
+    settings = load_settings(Path(config), data_dir=Path(data_dir) if data_dir else None)
+    day = dt.date.fromisoformat(today) if today else dt.datetime.now(ZoneInfo(settings.report.timezone)).date()
+    since, until = default_period(day)
+    run = write_report(settings, since, until, list(settings.report.formats))
+    return _check(deliver_report(settings, run, f"Win/loss report {since} to {until}"))
+
+
+def _check(run: ReportRun) -> ReportRun:
+    failed = [d for d in run.deliveries if not d.ok]
+    for d in run.deliveries:
+        log.info("delivery %s to %s: %s", d.channel, d.target, "ok" if d.ok else d.error)
+    if failed:  # the run shows as failed in Prefect; the files stay where they were written
+        raise DeliveryFailed("; ".join(f"{d.channel} to {d.target} failed after {d.attempts} attempt(s): {d.error}"
+                                       for d in failed) + f". The report is kept at {', '.join(map(str, run.files))}")
+    return run

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from .models import FindingKind, Role, mmss
+from .stats import Contrast
 from .store import Store, _period, calls, deals, findings
 
 
@@ -25,9 +26,12 @@ class Quote(BaseModel):
     speaker: str
     outcome: str
     text: str
+    path: str = ""
 
 
 class Row(BaseModel):
+    """One objection category, competitor or message variant (used, contradicted, missed) in the period."""
+
     kind: FindingKind
     label: str
     variant: str = ""
@@ -38,6 +42,12 @@ class Row(BaseModel):
     open: int
     win_rate: float | None
     claim: bool
+    contrast: Contrast | None = None  # closed deals with this row against closed deals without it
+    handled: Contrast | None = None  # objections: deals where every instance was answered against the others
+    encounter_rate: float | None = None  # share of the period's deals where it came up
+    previous_calls: int | None = None  # the same row in the previous period of equal length
+    previous_win_rate: float | None = None
+    new: bool = False  # absent from the previous period
     quotes: list[Quote] = []
 
     @property
@@ -62,10 +72,13 @@ class Coverage(BaseModel):
 class Insights(BaseModel):
     generated_at: dt.datetime
     coverage: Coverage
+    previous: Coverage | None = None
     min_sample: int
+    alpha: float = 0.1
     objections: list[Row]
     competitors: list[Row]
     messages: list[Row]
+    trend: list[dict] = []  # calls per week for the most frequent objections and competitors
 
 
 def _rate(won: int, lost: int) -> float | None:
@@ -78,6 +91,13 @@ def _month(store: Store):
     return sa.func.to_char(calls.c.date, "YYYY-MM")
 
 
+def _week(store: Store):
+    """ISO week of the call's date, e.g. 2026-W47 (SQLite's %W is close enough for ordering within a report)."""
+    if store.engine.dialect.name == "sqlite":
+        return sa.func.strftime("%Y-W%W", calls.c.date)
+    return sa.func.to_char(calls.c.date, 'IYYY-"W"IW')
+
+
 def _aggregate(store: Store, since: dt.date | None, until: dt.date | None, by: str | None = None) -> list[dict]:
     """Per (kind, label, variant[, rep or month]): distinct calls and deals, and deals won, lost and open."""
     variant = sa.case((findings.c.kind != "message", ""),
@@ -85,7 +105,8 @@ def _aggregate(store: Store, since: dt.date | None, until: dt.date | None, by: s
     won = sa.func.count(sa.distinct(sa.case((deals.c.outcome == "won", calls.c.deal_id)))).label("won")
     lost = sa.func.count(sa.distinct(sa.case((deals.c.outcome == "lost", calls.c.deal_id)))).label("lost")
     opened = sa.func.count(sa.distinct(sa.case((deals.c.outcome == "open", calls.c.deal_id)))).label("open")
-    extra = {"rep": sa.func.coalesce(calls.c.rep, "").label("rep"), "month": _month(store).label("month")}
+    extra = {"rep": sa.func.coalesce(calls.c.rep, "").label("rep"), "month": _month(store).label("month"),
+             "week": _week(store).label("week")}
     columns = [findings.c.kind, findings.c.label, variant] + ([extra[by]] if by else [])
     q = (sa.select(*columns, sa.func.count(sa.distinct(findings.c.call_id)).label("calls"),
                    sa.func.count(sa.distinct(calls.c.deal_id)).label("deals"), won, lost, opened)
@@ -112,21 +133,110 @@ def breakdown(store: Store, kind: str, by: str, since: dt.date | None, until: dt
 
 
 def compute(store: Store, since: dt.date | None, until: dt.date | None, min_sample: int,
-            quotes_per_row: int) -> Insights:
+            quotes_per_row: int, alpha: float = 0.1, messages: list[str] | None = None) -> Insights:
+    """The report's numbers. `messages`: the playbook's message ids, so a message never delivered still shows
+    as missed in every deal."""
     groups = _aggregate(store, since, until)
     quotes = _quotes(store, since, until, quotes_per_row)
+    traits = _traits(store, since, until)
+    coverage = _coverage(store, since, until)
+    in_period = store.calls_in_period(since, until)
+    deal_outcome = {c["deal_id"]: c["outcome"] for c in in_period if c["deal_id"]}
+    closed = {d: o for d, o in deal_outcome.items() if o in ("won", "lost")}
+
+    def contrast(with_deals: set[str], among: set[str]) -> Contrast:
+        without = among - with_deals
+        return Contrast(with_won=sum(closed[d] == "won" for d in with_deals & among),
+                        with_lost=sum(closed[d] == "lost" for d in with_deals & among),
+                        without_won=sum(closed[d] == "won" for d in without),
+                        without_lost=sum(closed[d] == "lost" for d in without), min_sample=min_sample, alpha=alpha)
+
     rows: dict[str, list[Row]] = defaultdict(list)
     for g in groups:
         key = (g["kind"], g["label"], g["variant"])
-        rows[g["kind"]].append(Row(kind=g["kind"], label=g["label"], variant=g["variant"], calls=g["calls"],
-                                   deals=g["deals"], won=g["won"], lost=g["lost"], open=g["open"],
-                                   win_rate=_rate(g["won"], g["lost"]), claim=g["won"] + g["lost"] >= min_sample,
-                                   quotes=quotes.get(key, [])))
+        deals_with = {t["deal_id"] for t in traits.get(key, []) if t["deal_id"]}
+        row = Row(kind=g["kind"], label=g["label"], variant=g["variant"], calls=g["calls"], deals=g["deals"],
+                  won=g["won"], lost=g["lost"], open=g["open"], win_rate=_rate(g["won"], g["lost"]),
+                  claim=g["won"] + g["lost"] >= min_sample, quotes=quotes.get(key, []),
+                  contrast=contrast(deals_with, set(closed)),
+                  encounter_rate=round(len(deals_with) / len(deal_outcome), 4) if deal_outcome else None)
+        if g["kind"] == "objection":
+            unhandled = {t["deal_id"] for t in traits[key] if t["deal_id"] and not t["answered"]}
+            row.handled = contrast((deals_with & set(closed)) - unhandled, deals_with & set(closed))
+        rows[g["kind"]].append(row)
+    rows["message"] += _missed(traits, messages, deal_outcome, in_period, contrast, min_sample)
+    previous = _previous(store, since, until, rows)
     for kind_rows in rows.values():
         kind_rows.sort(key=lambda r: (-r.calls, r.label, r.variant))
-    return Insights(generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0), min_sample=min_sample,
-                    coverage=_coverage(store, since, until), objections=rows["objection"],
-                    competitors=rows["competitor"], messages=rows["message"])
+    top = {(r.kind, r.label) for r in rows["objection"][:4] + rows["competitor"][:3]}
+    trend = sorted(({"week": g["week"], "kind": g["kind"], "label": g["label"], "calls": g["calls"]}
+                    for g in _aggregate(store, since, until, "week") if (g["kind"], g["label"]) in top and g["week"]),
+                   key=lambda t: (t["week"], t["kind"], t["label"]))
+    return Insights(generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0), min_sample=min_sample, alpha=alpha,
+                    coverage=coverage, previous=previous, objections=rows["objection"],
+                    competitors=rows["competitor"], messages=rows["message"], trend=trend)
+
+
+def _traits(store: Store, since, until) -> dict[tuple, list[dict]]:
+    """Per (kind, label, variant): the calls it is in, with their deal and whether every objection was answered."""
+    variant = sa.case((findings.c.kind != "message", ""),
+                      (findings.c.status == "contradicted", "contradicted"), else_="used").label("variant")
+    answered = sa.func.min(sa.case((findings.c.answered.is_(True), 1), else_=0)).label("answered")
+    q = (sa.select(findings.c.kind, findings.c.label, variant, findings.c.call_id, calls.c.deal_id, answered)
+         .select_from(findings.join(calls, findings.c.call_id == calls.c.call_id))
+         .where(sa.or_(findings.c.kind != "competitor", findings.c.role != Role.rep.value))
+         .group_by(findings.c.kind, findings.c.label, variant, findings.c.call_id, calls.c.deal_id))
+    out: dict[tuple, list[dict]] = defaultdict(list)
+    with store.engine.connect() as conn:
+        for r in conn.execute(_period(q, since, until)).mappings():
+            out[(r["kind"], r["label"], r["variant"])].append(dict(r))
+    # A deal counts as handled only if every call's instances were: fold calls into their deal.
+    for items in out.values():
+        unanswered = {t["deal_id"] for t in items if not t["answered"]}
+        for t in items:
+            t["answered"] = t["deal_id"] not in unanswered
+    return out
+
+
+def _missed(traits: dict[tuple, list[dict]], messages: list[str] | None, deal_outcome: dict[str, str],
+            in_period: list[dict], contrast, min_sample: int) -> list[Row]:
+    """Per message: the calls and deals where it was neither delivered nor contradicted."""
+    labels = sorted(set(messages or []) | {k[1] for k in traits if k[0] == "message"})
+    out = []
+    for label in labels:
+        seen_calls = {t["call_id"] for v in ("used", "contradicted") for t in traits.get(("message", label, v), [])}
+        seen_deals = {t["deal_id"] for v in ("used", "contradicted") for t in traits.get(("message", label, v), [])}
+        missed_calls = [c for c in in_period if c["call_id"] not in seen_calls]
+        missed_deals = set(deal_outcome) - seen_deals
+        if not missed_calls:
+            continue
+        outcomes = [deal_outcome[d] for d in missed_deals]
+        won, lost = outcomes.count("won"), outcomes.count("lost")
+        closed = {d for d, o in deal_outcome.items() if o in ("won", "lost")}
+        out.append(Row(kind="message", label=label, variant="missed", calls=len(missed_calls),
+                       deals=len(missed_deals), won=won, lost=lost, open=outcomes.count("open"),
+                       win_rate=_rate(won, lost), claim=won + lost >= min_sample,
+                       contrast=contrast(missed_deals, closed),
+                       encounter_rate=round(len(missed_deals) / len(deal_outcome), 4) if deal_outcome else None))
+    return out
+
+
+def _previous(store: Store, since, until, rows: dict[str, list[Row]]) -> Coverage | None:
+    """Fill each row's figures for the period of the same length just before this one; mark new themes."""
+    if not since or not until:
+        return None
+    days = (until - since).days + 1
+    p_since, p_until = since - dt.timedelta(days=days), since - dt.timedelta(days=1)
+    before = {(g["kind"], g["label"], g["variant"]): g for g in _aggregate(store, p_since, p_until)}
+    for kind_rows in rows.values():
+        for row in kind_rows:
+            if row.variant == "missed":
+                continue
+            g = before.get((row.kind, row.label, row.variant))
+            row.previous_calls = g["calls"] if g else 0
+            row.previous_win_rate = _rate(g["won"], g["lost"]) if g else None
+            row.new = g is None
+    return _coverage(store, p_since, p_until, with_failures=False)
 
 
 def _quotes(store: Store, since, until, per_row: int) -> dict[tuple, list[Quote]]:
@@ -148,18 +258,18 @@ def _quotes(store: Store, since, until, per_row: int) -> dict[tuple, list[Quote]
             picked.append(Quote(call_id=r["call_id"], call=r["path"].rsplit("/", 1)[-1], rep=r["rep"],
                                 date=r["date"], at=mmss(r["start"]), start=r["start"], role=r["role"],
                                 speaker=(r["rep"] or "rep") if r["role"] == Role.rep.value else r["role"],
-                                outcome=r["outcome"], text=r["quote"]))
+                                outcome=r["outcome"], text=r["quote"], path=r["path"]))
             if len(picked) == per_row:
                 break
         out[key] = picked
     return out
 
 
-def _coverage(store: Store, since, until) -> Coverage:
+def _coverage(store: Store, since, until, with_failures: bool = True) -> Coverage:
     in_period = store.calls_in_period(since, until)
     by_deal = {c["deal_id"]: c["outcome"] for c in in_period if c["deal_id"]}
     outcomes = list(by_deal.values())
-    run = store.last_run()
+    run = store.last_run() if with_failures else None
     return Coverage(since=since, until=until, calls=len(in_period), deals=len(by_deal),
                     won=outcomes.count("won"), lost=outcomes.count("lost"), open=outcomes.count("open"),
                     baseline_win_rate=_rate(outcomes.count("won"), outcomes.count("lost")),

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, ValidationError
 
 from .errors import ConfigError, LLMError
 from .settings import LLMSettings
@@ -72,6 +74,21 @@ class Prompt:
 
         return [SystemMessage(Template(self.system).substitute(values)),
                 HumanMessage(Template(self.user).substitute(values))]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_model(content: str, model: type[M]) -> M:
+    """A JSON reply (optionally fenced in ```json) into `model`; ValueError says what is wrong, briefly."""
+    text = content.strip()
+    if fenced := re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, re.DOTALL):
+        text = fenced.group(1)
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as exc:
+        errors = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reply'}: {e['msg']}" for e in exc.errors()[:5])
+        raise ValueError(f"reply does not match the schema: {errors}") from None
 
 
 @dataclass

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from .extract.trackers import CompetitorTracker
 from .index import FINDINGS, UTTERANCES, Index
-from .llm import LLMClient, Prompt
+from .llm import LLMClient, Prompt, parse_model
 from .models import mmss
 from .redact import Redactor
 from .settings import Playbook
@@ -194,10 +194,7 @@ class _AnswerReply(BaseModel):
 
 
 def _parse_answer(content: str) -> _AnswerReply:
-    try:
-        return _AnswerReply.model_validate_json(content)
-    except ValueError as exc:
-        raise ValueError(f'reply must be {{"answer": "..."}}: {str(exc)[:200]}') from None
+    return parse_model(content, _AnswerReply)
 
 
 def llm_answer(answer: Answer, client: LLMClient, company: str, redactor: Redactor | None = None) -> Answer:

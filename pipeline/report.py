@@ -1,106 +1,250 @@
-"""Render Insights as Markdown, self-contained HTML or JSON. Every row carries its quotes."""
+"""Render Insights as Markdown, one self-contained HTML file (inline SVG charts, no scripts, nothing fetched) or
+JSON. The three carry the same numbers; every row lists its best quotes."""
 
 from __future__ import annotations
 
 import html
+import json
+from pathlib import Path
 
-from .insights import Insights, Row
+from .insights import Insights, Quote, Row
+from .narrative import Narrative, offline, p_text, pct
 from .settings import Playbook
+from .stats import Contrast
 
 FORMATS = ("md", "html", "json")
 TITLES = {"objection": "Objections", "competitor": "Competitors (customer-said)", "message": "Marketing messages"}
+VARIANTS = {"used": "delivered or paraphrased", "contradicted": "contradicted", "missed": "never delivered"}
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f}%"
+def _sections(insights: Insights) -> list[tuple[str, list[Row]]]:
+    return [("objection", insights.objections), ("competitor", insights.competitors), ("message", insights.messages)]
 
 
-def _row_title(row: Row, playbook: Playbook | None) -> str:
+def row_title(row: Row, playbook: Playbook | None) -> str:
     if row.kind == "message":
         text = next((m.text for m in playbook.messages if m.id == row.label), "") if playbook else ""
-        what = "contradicted" if row.variant == "contradicted" else "delivered or paraphrased"
-        return f"{row.label} — {what}" + (f" (“{text}”)" if text else "")
+        return f"{row.label} — {VARIANTS.get(row.variant, row.variant)}" + (f" (“{text}”)" if text else "")
     return row.label
 
 
-def _verdict(row: Row, insights: Insights) -> str:
-    if not row.claim:
-        return f"no claim: {row.closed} closed deal(s), fewer than the minimum of {insights.min_sample}"
-    base = insights.coverage.baseline_win_rate
-    return f"win rate {_pct(row.win_rate)} against {_pct(base)} across all closed deals in the period"
+def _interval(c: Contrast | None) -> str:
+    return f"{pct(c.interval[0])}–{pct(c.interval[1])}" if c and c.interval else "–"
 
 
-def render_markdown(insights: Insights, playbook: Playbook | None = None) -> str:
+def _lift(c: Contrast | None) -> str:
+    return f"{c.lift:.2f}" if c and c.lift is not None else "–"
+
+
+def verdict(c: Contrast | None, min_sample: int) -> str:
+    if c is None:
+        return "–"
+    if not c.claim:
+        return f"no claim (fewer than {min_sample} closed deals on a side)"
+    if c.direction == "no clear difference":
+        return f"no clear difference ({p_text(c.p_value)})"
+    return f"wins {'more' if c.direction == 'higher' else 'less'} often ({p_text(c.p_value)})"
+
+
+def _change(row: Row) -> str:
+    if row.previous_calls is None:
+        return ""
+    return "new" if row.new else f"{row.calls - row.previous_calls:+d} calls"
+
+
+def _header(insights: Insights, narrative: Narrative | None) -> tuple[str, list[str], list[str]]:
     cov = insights.coverage
-    period = f"{cov.since or 'start'} to {cov.until or 'today'}"
-    out = [f"# Win/loss report: {period}", "",
-           f"Generated {insights.generated_at:%Y-%m-%d %H:%M} UTC · {cov.calls} calls analysed · {cov.deals} deals "
-           f"({cov.won} won, {cov.lost} lost, {cov.open} open) · overall win rate {_pct(cov.baseline_win_rate)}",
-           f"Engines: transcription {', '.join(cov.transcribers) or '–'}; extraction "
-           f"{', '.join(cov.extractors) or '–'}. Rows with fewer than {insights.min_sample} closed deals show "
-           f"counts but make no claim.", ""]
+    title = f"Win/loss report: {cov.since or 'start'} to {cov.until or 'today'}"
+    facts = [f"Generated {insights.generated_at:%Y-%m-%d %H:%M} UTC; {cov.calls} calls analysed over {cov.deals} "
+             f"deals ({cov.won} won, {cov.lost} lost, {cov.open} open); overall win rate {pct(cov.baseline_win_rate)}.",
+             f"Engines: transcription {', '.join(cov.transcribers) or '–'}; extraction "
+             f"{', '.join(cov.extractors) or '–'}. Win rates count closed deals; intervals are 95% Wilson; p is "
+             f"Fisher's exact test against deals without the row; a difference is claimed only at p < "
+             f"{insights.alpha} with at least {insights.min_sample} closed deals on each side."]
+    if insights.previous is not None:
+        prev = insights.previous
+        facts.append(f"Previous period {prev.since} to {prev.until}: {prev.calls} calls, {prev.deals} deals.")
+    story = narrative.sentences if narrative else offline(insights)
+    return title, facts, story
+
+
+def render_markdown(insights: Insights, playbook: Playbook | None = None, narrative: Narrative | None = None) -> str:
+    title, facts, story = _header(insights, narrative)
+    cov = insights.coverage
+    out = [f"# {title}", "", *facts, ""]
     if cov.failed:
         out += [f"**{len(cov.failed)} file(s) failed in the last run:**", ""]
         out += [f"- `{f['path']}`: {f['problem']}" for f in cov.failed] + [""]
-    for kind, rows in (("objection", insights.objections), ("competitor", insights.competitors),
-                       ("message", insights.messages)):
+    out += ["## Summary", "", " ".join(story), ""]
+    if narrative and narrative.dropped:
+        out += [f"_{narrative.dropped} sentence(s) of the {narrative.engine} narrative were dropped: they cited "
+                f"numbers the statistics do not contain._", ""]
+    for kind, rows in _sections(insights):
         out += [f"## {TITLES[kind]}", ""]
         if not rows:
             out += ["Nothing found in this period.", ""]
             continue
-        out += ["| | calls | deals | won | lost | open | win rate |", "|---|---:|---:|---:|---:|---:|---:|"]
-        out += [f"| {_row_title(r, playbook)} | {r.calls} | {r.deals} | {r.won} | {r.lost} | {r.open} | "
-                f"{_pct(r.win_rate) if r.claim else _pct(r.win_rate) + '*'} |" for r in rows]
-        out += ["", "\\* below the minimum sample: no claim.", ""]
+        out += ["| | calls | deals | won | lost | open | win rate (95% CI) | without | lift | verdict | change |",
+                "|---|---:|---:|---:|---:|---:|---|---:|---:|---|---|"]
         for r in rows:
-            out += [f"### {_row_title(r, playbook)}", "", f"{r.calls} call(s); {_verdict(r, insights)}.", ""]
-            out += [f"> “{q.text}” — {q.speaker}, `{q.call_id[:8]}` ({q.call}) @ {q.at}, {q.date or 'undated'}, "
-                    f"deal {q.outcome}" for q in r.quotes]
+            c = r.contrast
+            out.append(f"| {row_title(r, playbook)} | {r.calls} | {r.deals} | {r.won} | {r.lost} | {r.open} | "
+                       f"{pct(r.win_rate)} ({_interval(c)}) | {pct(c.win_rate_without) if c else '–'} | "
+                       f"{_lift(c)} | {verdict(c, insights.min_sample)} | "
+                       f"{_change(r)} |")
+        out.append("")
+        if kind == "objection":
+            out += ["Answered (every instance in the deal) against not answered, closed deals:", "",
+                    "| | answered won/lost | not answered won/lost | verdict |", "|---|---|---|---|"]
+            out += [f"| {r.label} | {r.handled.with_won}/{r.handled.with_lost} | {r.handled.without_won}/"
+                    f"{r.handled.without_lost} | {verdict(r.handled, insights.min_sample)} |"
+                    for r in rows if r.handled]
+            out.append("")
+        if kind == "competitor":
+            out += ["Encounter rate (share of deals): " + "; ".join(
+                f"{r.label} {pct(r.encounter_rate)}" for r in rows) + ".", ""]
+        for r in rows:
+            if not r.quotes:
+                continue
+            out += [f"### {row_title(r, playbook)}", ""]
+            out += [f"> “{q.text}” — {q.speaker}, {q.rep or 'unknown rep'}, `{q.call_id[:8]}` ({q.call}) @ {q.at}, "
+                    f"{q.date or 'undated'}, deal {q.outcome}" for q in r.quotes]
             out.append("")
     return "\n".join(out)
 
 
-def render_html(insights: Insights, playbook: Playbook | None = None) -> str:
-    """A self-contained page (no external assets) with the same tables and quotes as the Markdown."""
+# ------------------------------------------------------------------------------------------------------ HTML
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
+td:first-child,th:first-child{text-align:left}.noclaim{color:#888}
+blockquote{border-left:3px solid #89a;margin:.3rem 0;padding-left:.6rem}
+a.quote{color:#245;text-decoration:none}a.quote:hover{text-decoration:underline}
+svg text{font:12px system-ui,sans-serif}figure{margin:1rem 0}figcaption{color:#555;font-size:.9rem}
+"""
+COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text))
+
+
+def quote_href(q: Quote) -> str:
+    """The call's own file, at the quote's second (media fragment): opens the recording where it was said."""
+    if not q.path:
+        return "#"
+    return f"{Path(q.path).resolve().as_uri()}#t={int(q.start)}"
+
+
+def rate_chart(rows: list[Row], baseline: float | None, playbook: Playbook | None) -> str:
+    """Horizontal win-rate bars with their 95% interval; rows below the minimum sample are drawn grey."""
+    rows = [r for r in rows if r.contrast and r.contrast.interval]
+    if not rows:
+        return ""
+    left, width, bar, gap = 260, 420, 14, 8
+    height = len(rows) * (bar + gap) + 30
+    x = lambda v: left + v * width  # noqa: E731
+    parts = [f"<svg class='chart rates' role='img' width='{left + width + 60}' height='{height}' "
+             f"xmlns='http://www.w3.org/2000/svg'>"]
+    for i, r in enumerate(rows):
+        y = 10 + i * (bar + gap)
+        c = r.contrast
+        colour = "#4a7fb5" if c.claim else "#bbb"
+        lo, hi = c.interval
+        label = row_title(r, None)
+        parts += [f"<text x='{left - 8}' y='{y + bar - 3}' text-anchor='end'>{_esc(label[:38])}</text>",
+                  f"<rect x='{left}' y='{y}' width='{(c.win_rate_with or 0) * width:.1f}' height='{bar}' "
+                  f"fill='{colour}'><title>{_esc(label)}: {pct(c.win_rate_with)} "
+                  f"({c.with_won} of {c.with_won + c.with_lost}), 95% CI {pct(lo)}–{pct(hi)}</title></rect>",
+                  f"<line x1='{x(lo):.1f}' x2='{x(hi):.1f}' y1='{y + bar / 2}' y2='{y + bar / 2}' stroke='#222'/>",
+                  f"<line x1='{x(lo):.1f}' x2='{x(lo):.1f}' y1='{y + 2}' y2='{y + bar - 2}' stroke='#222'/>",
+                  f"<line x1='{x(hi):.1f}' x2='{x(hi):.1f}' y1='{y + 2}' y2='{y + bar - 2}' stroke='#222'/>",
+                  f"<text x='{left + width + 6}' y='{y + bar - 3}'>{pct(c.win_rate_with)}</text>"]
+    if baseline is not None:
+        parts.append(f"<line x1='{x(baseline):.1f}' x2='{x(baseline):.1f}' y1='4' y2='{height - 20}' "
+                     f"stroke='#c33' stroke-dasharray='4 3'/><text x='{x(baseline):.1f}' y='{height - 6}' "
+                     f"text-anchor='middle' fill='#c33'>overall {pct(baseline)}</text>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def trend_chart(trend: list[dict]) -> str:
+    """Calls per week for the most frequent objections and competitors, one line each."""
+    weeks = sorted({t["week"] for t in trend})
+    if len(weeks) < 2:
+        return ""
+    series: dict[tuple[str, str], dict[str, int]] = {}
+    for t in trend:
+        series.setdefault((t["kind"], t["label"]), {})[t["week"]] = t["calls"]
+    top = max(t["calls"] for t in trend)
+    left, width, height = 40, 560, 180
+    x = lambda i: left + i * width / (len(weeks) - 1)  # noqa: E731
+    y = lambda v: 10 + height - v * height / top  # noqa: E731
+    parts = [f"<svg class='chart trend' role='img' width='{left + width + 190}' height='{height + 40}' "
+             f"xmlns='http://www.w3.org/2000/svg'>",
+             f"<line x1='{left}' x2='{left + width}' y1='{y(0)}' y2='{y(0)}' stroke='#999'/>",
+             f"<text x='{left - 6}' y='{y(top) + 4}' text-anchor='end'>{top}</text>",
+             f"<text x='{left - 6}' y='{y(0) + 4}' text-anchor='end'>0</text>"]
+    parts += [f"<text x='{x(i):.1f}' y='{height + 32}' text-anchor='middle'>{_esc(w)}</text>"
+              for i, w in enumerate(weeks) if len(weeks) <= 8 or i % 2 == 0]
+    for n, ((kind, label), counts) in enumerate(sorted(series.items())):
+        colour = COLOURS[n % len(COLOURS)]
+        points = " ".join(f"{x(i):.1f},{y(counts.get(w, 0)):.1f}" for i, w in enumerate(weeks))
+        parts += [f"<polyline fill='none' stroke='{colour}' stroke-width='2' points='{points}'>"
+                  f"<title>{_esc(kind)} {_esc(label)}</title></polyline>",
+                  f"<text x='{left + width + 10}' y='{20 + n * 16}' fill='{colour}'>{_esc(kind)}: {_esc(label)}</text>"]
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_html(insights: Insights, playbook: Playbook | None = None, narrative: Narrative | None = None) -> str:
+    title, facts, story = _header(insights, narrative)
     cov = insights.coverage
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>winloss report</title><style>",
-             "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
-             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem}"
-             "blockquote{color:#333;border-left:3px solid #89a;margin:.3rem 0;padding-left:.6rem}"
-             ".noclaim{color:#888}</style></head><body>",
-             f"<h1>Win/loss report: {cov.since or 'start'} to {cov.until or 'today'}</h1>",
-             f"<p>{cov.calls} calls · {cov.deals} deals ({cov.won} won, {cov.lost} lost, {cov.open} open) · "
-             f"overall win rate {_pct(cov.baseline_win_rate)}</p>"]
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{_esc(title)}</title>"
+             f"<style>{CSS}</style></head><body>", f"<h1>{_esc(title)}</h1>"]
+    parts += [f"<p class='coverage'>{_esc(f)}</p>" for f in facts]
     if cov.failed:
-        parts.append("<p><b>Failed files:</b></p><ul>" + "".join(
-            f"<li><code>{html.escape(f['path'])}</code>: {html.escape(f['problem'])}</li>" for f in cov.failed)
-                     + "</ul>")
-    for kind, rows in (("objection", insights.objections), ("competitor", insights.competitors),
-                       ("message", insights.messages)):
+        parts.append(f"<p><b>{len(cov.failed)} file(s) failed in the last run:</b></p><ul>" + "".join(
+            f"<li><code>{_esc(f['path'])}</code>: {_esc(f['problem'])}</li>" for f in cov.failed) + "</ul>")
+    parts += ["<h2>Summary</h2>", f"<p class='narrative'>{_esc(' '.join(story))}</p>"]
+    if trend := trend_chart(insights.trend):
+        parts.append(f"<figure>{trend}<figcaption>Calls per week for the most frequent objections and "
+                     f"competitors.</figcaption></figure>")
+    for kind, rows in _sections(insights):
         parts.append(f"<h2>{TITLES[kind]}</h2>")
         if not rows:
             parts.append("<p>Nothing found in this period.</p>")
             continue
+        if chart := rate_chart(rows, cov.baseline_win_rate, playbook):
+            parts.append(f"<figure>{chart}<figcaption>Win rate of closed deals where it came up, with its 95% "
+                         f"interval; the dashed line is the overall win rate; grey rows are below the minimum "
+                         f"sample.</figcaption></figure>")
         parts.append("<table><tr><th></th><th>calls</th><th>deals</th><th>won</th><th>lost</th><th>open</th>"
-                     "<th>win rate</th></tr>")
+                     "<th>win rate (95% CI)</th><th>without</th><th>lift</th><th>verdict</th><th>change</th></tr>")
         for r in rows:
-            cls = "" if r.claim else " class='noclaim'"
-            parts.append(f"<tr{cls}><td>{html.escape(_row_title(r, playbook))}</td><td>{r.calls}</td>"
-                         f"<td>{r.deals}</td><td>{r.won}</td><td>{r.lost}</td><td>{r.open}</td>"
-                         f"<td>{_pct(r.win_rate)}{'' if r.claim else '*'}</td></tr>")
+            c = r.contrast
+            cls = "" if c and c.claim else " class='noclaim'"
+            parts.append(f"<tr{cls}><td>{_esc(row_title(r, playbook))}</td><td>{r.calls}</td><td>{r.deals}</td>"
+                         f"<td>{r.won}</td><td>{r.lost}</td><td>{r.open}</td>"
+                         f"<td>{pct(r.win_rate)} ({_interval(c)})</td><td>{pct(c.win_rate_without) if c else '–'}</td>"
+                         f"<td>{_lift(c)}</td>"
+                         f"<td>{_esc(verdict(c, insights.min_sample))}</td><td>{_change(r)}</td></tr>")
         parts.append("</table>")
         for r in rows:
-            parts.append(f"<h3>{html.escape(_row_title(r, playbook))}</h3><p>{html.escape(_verdict(r, insights))}</p>")
-            parts += [f"<blockquote>“{html.escape(q.text)}” — {html.escape(q.speaker)}, "
-                      f"<code>{q.call_id[:8]}</code> ({html.escape(q.call)}) @ {q.at}, deal {q.outcome}</blockquote>"
-                      for q in r.quotes]
+            if not r.quotes:
+                continue
+            parts.append(f"<h3>{_esc(row_title(r, playbook))}</h3>")
+            parts += [f"<blockquote>“{_esc(q.text)}” — {_esc(q.speaker)}, {_esc(q.rep or 'unknown rep')}, "
+                      f"<a class='quote' href='{_esc(quote_href(q))}'>{_esc(q.call)} @ {q.at}</a>, "
+                      f"{q.date or 'undated'}, deal {_esc(q.outcome)}</blockquote>" for q in r.quotes]
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def render(insights: Insights, fmt: str, playbook: Playbook | None = None) -> str:
-    if fmt == "json":
-        return insights.model_dump_json(indent=2)
+def render(insights: Insights, fmt: str, playbook: Playbook | None = None, narrative: Narrative | None = None) -> str:
+    if fmt == "json":  # the Insights fields at the top level, and the narrative the other formats show
+        story = narrative or Narrative(sentences=offline(insights), engine="offline")
+        return json.dumps({**insights.model_dump(mode="json"), "narrative": story.model_dump(mode="json")}, indent=2)
     if fmt == "html":
-        return render_html(insights, playbook)
-    return render_markdown(insights, playbook)
+        return render_html(insights, playbook, narrative)
+    return render_markdown(insights, playbook, narrative)

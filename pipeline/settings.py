@@ -60,6 +60,7 @@ class ExtractionSettings(_Section):
 class EmbeddingSettings(_Section):
     engine: Literal["minilm"] = "minilm"
     batch_size: int = Field(64, ge=1)
+    cache_size: int = Field(4096, ge=0, description="recent texts whose vectors are kept (0 = no cache)")
 
 
 class LLMSettings(_Section):
@@ -86,8 +87,29 @@ class PrivacySettings(_Section):
     names: list[str] = Field([], description="names to redact besides emails, phones, card and account numbers")
 
 
+class DeliverySettings(_Section):
+    """Where a written report goes besides its folder. Credentials and the webhook URL come from the environment:
+    WINLOSS_SMTP_USER, WINLOSS_SMTP_PASSWORD, WINLOSS_WEBHOOK_URL."""
+
+    email_to: list[str] = Field(default_factory=list, description="recipients; empty = no email")
+    email_from: str = "winloss@localhost"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    timeout_s: float = Field(20, gt=0)
+    attempts: int = Field(3, ge=1)
+    backoff_s: float = Field(2, ge=0)
+
+
 class ReportSettings(_Section):
     min_sample: int = Field(5, ge=1, description="fewer deals than this: counts shown, no claim made")
+    alpha: float = Field(0.1, gt=0, lt=1, description="Fisher's exact p below this: a difference is reported")
+    schedule: str = Field("0 7 * * 1", description="cron of the weekly report (default Monday 07:00)")
+    timezone: str = Field("UTC", description="IANA timezone of the schedule, e.g. Europe/Berlin")
+    formats: list[Literal["md", "html", "json"]] = Field(default_factory=lambda: ["md", "html", "json"],
+                                                         description="what the scheduled report writes")
+    drop_folder: str = Field("", description="folder of new calls the schedule analyses before each report")
+    delivery: DeliverySettings = DeliverySettings()
     quotes_per_finding: int = Field(3, ge=1, le=20)
     out_dir: str = "reports"
 

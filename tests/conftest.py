@@ -131,8 +131,6 @@ def chroma_server(tmp_path_factory):
     """A real `chroma run` server on loopback, with its own persistence dir; yields its URL."""
     import subprocess
     import sys
-    import time
-    import urllib.request
 
     binary = Path(sys.executable).parent / "chroma"
     if not binary.exists():
@@ -143,17 +141,84 @@ def chroma_server(tmp_path_factory):
                              "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"chroma run did not start; see {log.name}")
-                time.sleep(0.3)
+        wait_for_http(f"{url}/api/v2/heartbeat", proc, log.name, timeout=60)
         yield url
     finally:
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def wait_for_http(url: str, proc, log_path, timeout: float = 120) -> None:
+    """Poll `url` until it answers; fail with the server's log when the process dies or time runs out."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"{url} did not come up; log:\n{Path(log_path).read_text()[-3000:]}")
+            time.sleep(0.5)
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """A real `prefect server start` on loopback with its own home and SQLite database; yields its API URL."""
+    import subprocess
+    import sys
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = _free_port()
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_SERVER_UI_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    log = home / "server.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host",
+                                 "127.0.0.1", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        wait_for_http(f"{api}/health", proc, log)
+        yield api
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+ARTIFACTS = ROOT / "build" / "test-artifacts"  # screenshots the browser tests keep (gitignored)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright (no browser download: the system binary)."""
+    import shutil
+
+    executable = os.environ.get("WINLOSS_TEST_CHROMIUM") or shutil.which("chromium")
+    if not executable:
+        pytest.skip("no Chromium: install Debian's `chromium` (.ci/run does) or set WINLOSS_TEST_CHROMIUM")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def open_page(browser, path: Path, screenshot: str):
+    """Load a local HTML file; returns (page, console errors, page errors) and keeps a full-page screenshot."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    # A media element cancels its own range requests when it seeks (net::ERR_ABORTED): that is not a failure.
+    page.on("requestfailed", lambda r: None if r.resource_type == "media" and "ERR_ABORTED" in (r.failure or "")
+            else errors.append(f"request failed: {r.url} {r.failure}"))
+    page.goto(path.resolve().as_uri())
+    page.wait_for_load_state("load")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
+    return page, errors

@@ -12,9 +12,9 @@ import logging
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..llm import LLMClient, Prompt, ReplyCache, build_chat_model
+from ..llm import LLMClient, Prompt, ReplyCache, build_chat_model, parse_model
 from ..models import (
     CompetitorMention,
     Evidence,
@@ -73,14 +73,7 @@ class LLMReply(BaseModel):
 
 def parse_reply(content: str) -> LLMReply:
     """JSON (optionally fenced in ```json) into LLMReply; ValueError says what is wrong."""
-    text = content.strip()
-    if fenced := re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, re.DOTALL):
-        text = fenced.group(1)
-    try:
-        return LLMReply.model_validate_json(text)
-    except ValidationError as exc:
-        errors = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reply'}: {e['msg']}" for e in exc.errors()[:5])
-        raise ValueError(f"reply does not match the schema: {errors}") from None
+    return parse_model(content, LLMReply)
 
 
 def chunks(utterances: list[Utterance], max_chars: int, overlap: int) -> list[list[Utterance]]:
