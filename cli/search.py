@@ -8,6 +8,7 @@ from enum import StrEnum
 import typer
 from rich.table import Table
 from winloss.pipeline.errors import WinlossError
+from winloss.pipeline.models import Outcome
 
 from .state import console, fail, print_json, state
 
@@ -22,12 +23,6 @@ class KindOpt(StrEnum):
 class RoleOpt(StrEnum):
     customer = "customer"
     rep = "rep"
-
-
-class OutcomeOpt(StrEnum):
-    won = "won"
-    lost = "lost"
-    open = "open"
 
 
 class ScopeOpt(StrEnum):
@@ -67,7 +62,7 @@ def register(app: typer.Typer) -> None:
                kind: KindOpt = typer.Option(KindOpt.any, help="kind of finding"),
                label: str = typer.Option(None, help="objection category, competitor or message id"),
                role: RoleOpt = typer.Option(None, help="who said it"),
-               outcome: OutcomeOpt = typer.Option(None, help="how the call's deal ended"),
+               outcome: Outcome = typer.Option(None, help="how the call's deal ended"),
                competitor: str = typer.Option(None, help="only calls in which the customer named this competitor"),
                rep: str = typer.Option(None, help="only this rep's calls"),
                since: str = typer.Option(None, help="calls on or after this date (YYYY-MM-DD)"),
@@ -93,7 +88,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def ask(ctx: typer.Context, question: str = typer.Argument(..., help="a question about the calls"),
-            outcome: OutcomeOpt = typer.Option(None, help="override the outcome read from the question"),
+            outcome: Outcome = typer.Option(None, help="override the outcome read from the question"),
             competitor: str = typer.Option(None, help="override the competitor read from the question"),
             since: str = typer.Option(None), until: str = typer.Option(None),
             limit: int = typer.Option(30, min=5, max=200, help="how many findings to gather as evidence"),
