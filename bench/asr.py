@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Speed of winloss's transcription stage against bare faster-whisper, same model and settings.
 
-Each measurement runs in a fresh process (so peak RSS is its own), in both orders: winloss then bare, and bare
-then winloss. Prints x real time (audio seconds per wall second) and peak RSS.
+Each measurement runs in a fresh process (so peak RSS is its own), in both orders. Three kinds: winloss's whole
+stage (speech regions, packed decoding, diarization of a mono call), winloss-asr (the same without diarization)
+and bare faster-whisper (its own VAD). Prints x real time (audio seconds per wall second) and peak RSS.
 
     .venv/bin/python bench/asr.py [AUDIO]        # default: examples/gong/demo.mp3 (9.5 min, mono)
 """
@@ -31,9 +32,10 @@ def measure(kind: str, audio_path: Path) -> dict:
     t = settings.transcription
     _ = engines.transcriber.model  # model load is not part of the stage being timed
     start = time.perf_counter()
-    if kind == "winloss":  # VAD regions, per-region decoding, and diarization for mono calls
+    if kind.startswith("winloss"):  # VAD regions packed into windows; diarization of mono calls unless -asr
+        encoder = None if kind == "winloss-asr" else engines.speaker_encoder
         tr = transcribe_audio("bench", audio, engines.transcriber, t.stereo_roles, t.turn_gap_ms,
-                              encoder=engines.speaker_encoder, company_terms=engines.company_terms)
+                              encoder=encoder, company_terms=engines.company_terms)
         words = sum(len(u.text.split()) for u in tr.utterances)
     else:  # bare faster-whisper: same model, language and beam; its own VAD
         words = 0
@@ -53,18 +55,19 @@ def main() -> None:
         return
     audio = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "examples" / "gong" / "demo.mp3"
     rows = []
-    for order in (("winloss", "bare"), ("bare", "winloss")):
+    for order in (("winloss", "winloss-asr", "bare"), ("bare", "winloss-asr", "winloss")):
         for kind in order:
             out = subprocess.run([sys.executable, __file__, "--one", kind, str(audio)], check=True,
                                  capture_output=True, text=True).stdout
             rows.append(json.loads(out.strip().splitlines()[-1]))
             print(rows[-1], flush=True)
-    for kind in ("winloss", "bare"):
+    mean = {}
+    for kind in ("winloss", "winloss-asr", "bare"):
         mine = [r["x_real_time"] for r in rows if r["kind"] == kind]
-        print(f"{kind}: {sum(mine) / len(mine):.2f}x real time (mean of {len(mine)})")
-    ratio = (sum(r["x_real_time"] for r in rows if r["kind"] == "winloss")
-             / sum(r["x_real_time"] for r in rows if r["kind"] == "bare"))
-    print(f"winloss throughput = {ratio:.2f} x bare faster-whisper")
+        mean[kind] = sum(mine) / len(mine)
+        print(f"{kind}: {mean[kind]:.2f}x real time (mean of {len(mine)})")
+    print(f"winloss transcription (no diarization) = {mean['winloss-asr'] / mean['bare']:.2f} x bare faster-whisper")
+    print(f"winloss transcription + diarization = {mean['winloss'] / mean['bare']:.2f} x bare faster-whisper")
 
 
 if __name__ == "__main__":

@@ -70,3 +70,13 @@ def test_telephone_audio_and_video_containers_are_transcribed(engines, data_dir,
 def test_music_without_speech_is_reported_not_transcribed(engines, data_dir):
     with pytest.raises(BadInputError, match=r"music_only\.opus: no speech found in 8 s"):
         analyse_call(make_call(data_dir / "music_only.opus", None), engines)
+
+
+def test_hotword_echoes_are_dropped_and_real_speech_kept(playbook):
+    from winloss.pipeline.transcribe.whisper import echoes, vocabulary_prompt
+
+    prompt = vocabulary_prompt(playbook)
+    assert "Quotient" in prompt and "Brightline Forecast" in prompt
+    assert echoes(" Quotient Salesbridge.", prompt) and echoes("Pipewise, Quotient", prompt)
+    assert not echoes("We currently use Salesbridge for our pipeline reports.", prompt)
+    assert not echoes("", prompt)

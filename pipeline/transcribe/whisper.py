@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,11 +38,16 @@ def resolve_model(name: str) -> Path:
 
 
 def vocabulary_prompt(playbook: Playbook) -> str:
-    """Whisper's initial prompt built from the playbook: names it should spell our way."""
+    """Whisper's hotwords from the playbook: the names it should hear and spell our way."""
     names = [playbook.company.name, *playbook.company.products, *(c.name for c in playbook.competitors),
              *playbook.company.vocabulary]
-    unique = list(dict.fromkeys(names))
-    return "A sales call about " + ", ".join(unique) + "."
+    return ", ".join(dict.fromkeys(names))
+
+
+def echoes(text: str, prompt: str) -> bool:
+    """A segment made only of the prompt's own words: Whisper repeating its hotwords, not the call."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return bool(words) and set(words) <= set(re.findall(r"[a-z0-9]+", prompt.lower()))
 
 
 class FasterWhisperTranscriber:
@@ -70,7 +76,7 @@ class FasterWhisperTranscriber:
             return
         if not regions:  # no VAD: the whole channel, as Whisper segments it
             for seg in self._transcribe(audio, word_timestamps=False):
-                if text := seg.text.strip():
+                if (text := seg.text.strip()) and not (self.prompt and echoes(text, self.prompt)):
                     yield AsrSegment(start=round(seg.start, 2), end=round(seg.end, 2), text=text)
             return
         yield from self._packed(audio, regions)
@@ -78,7 +84,8 @@ class FasterWhisperTranscriber:
     def _transcribe(self, audio: np.ndarray, word_timestamps: bool):
         segments, _info = self.model.transcribe(
             audio, language=self.settings.language, beam_size=self.settings.beam_size,
-            initial_prompt=self.prompt, word_timestamps=word_timestamps,
+            # hotwords go before every 30 s window (an initial prompt reaches only the first one)
+            hotwords=self.prompt, word_timestamps=word_timestamps,
             # Conditioning on previous text feeds repetition loops on tiny; each window stands alone.
             condition_on_previous_text=False)
         return segments
@@ -97,6 +104,8 @@ class FasterWhisperTranscriber:
         packed = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         words: list[list] = [[] for _ in regions]
         for seg in self._transcribe(packed, word_timestamps=True):
+            if self.prompt and echoes(seg.text, self.prompt):
+                continue
             for w in seg.words or []:
                 k = min(bisect.bisect_right(starts, (w.start + w.end) / 2) - 1, len(regions) - 1)
                 words[max(k, 0)].append(w)
