@@ -61,7 +61,7 @@ class Engines:
 
     @property
     def transcriber_name(self) -> str:
-        return f"{self.settings.transcription.engine}:{self.settings.transcription.model}"
+        return self.transcriber.name
 
 
 def discover(paths: list[Path]) -> list[Path]:

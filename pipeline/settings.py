@@ -32,8 +32,12 @@ class StorageSettings(_Section):
 
 
 class TranscriptionSettings(_Section):
-    engine: Literal["faster-whisper"] = "faster-whisper"
+    engine: Literal["faster-whisper", "openai"] = "faster-whisper"
     model: str = Field("tiny.en", description="'tiny.en' (bundled) or a path to a CTranslate2 Whisper model")
+    openai_model: str = Field("whisper-1", description="engine 'openai': whisper-1 (word timestamps) or "
+                              "gpt-4o-transcribe; key from OPENAI_API_KEY, server from OPENAI_BASE_URL")
+    openai_max_retries: int = Field(4, ge=0, le=10, description="retries on 429, 5xx and timeouts, with backoff")
+    openai_timeout_s: float = Field(120, gt=0)
     compute_type: str = "float32"
     beam_size: int = Field(1, ge=1, le=10)
     cpu_threads: int = Field(0, ge=0)

@@ -110,3 +110,30 @@ def fake_openai_server(script: list[Step]) -> Iterator[FakeOpenAI]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def post_server(respond):
+    """A loopback HTTP server for POSTs: respond(path, headers, body) -> (status, headers, body bytes).
+
+    Yields its base URL (http://127.0.0.1:PORT)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # keep test output clean
+            pass
+
+        def do_POST(self):
+            status, headers, data = respond(self.path, dict(self.headers),
+                                            self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(status)
+            for key, value in {"Content-Length": str(len(data)), **headers}.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()

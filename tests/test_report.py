@@ -7,10 +7,8 @@ import datetime as dt
 import email
 import json
 import re
-import threading
 from contextlib import contextmanager
 from email import policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from winloss.flows.report import DeliveryFailed, weekly_report
@@ -22,7 +20,7 @@ from winloss.pipeline.report import render
 from winloss.pipeline.settings import load_playbook
 from winloss.pipeline.store import Store
 
-from .fakes import ScriptedChat
+from .fakes import ScriptedChat, post_server
 
 PERIOD = {"since": dt.date(2026, 10, 1), "until": dt.date(2026, 11, 30)}
 
@@ -88,25 +86,15 @@ def _llm_settings():
 
 @contextmanager
 def http_sink(statuses: list[int]):
-    """A loopback HTTP server answering POSTs with the given statuses in turn; yields (url, bodies)."""
+    """A loopback webhook answering POSTs with the given statuses in turn; yields (url, bodies)."""
     bodies: list[dict] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
+    def respond(path: str, headers: dict, body: bytes):
+        bodies.append(json.loads(body))
+        return statuses[min(len(bodies), len(statuses)) - 1], {}, b""
 
-        def do_POST(self):
-            bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(statuses[min(len(bodies), len(statuses)) - 1])
-            self.end_headers()
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/services/T000/B000/secret", bodies
-    finally:
-        server.shutdown()
+    with post_server(respond) as url:
+        yield f"{url}/services/T000/B000/secret", bodies
 
 
 @contextmanager

@@ -34,4 +34,8 @@ def build_transcriber(settings: TranscriptionSettings, playbook: Playbook) -> Tr
         from .whisper import FasterWhisperTranscriber
 
         return FasterWhisperTranscriber(settings, playbook)
-    raise ConfigError(f"transcription.engine = {settings.engine!r} is not known; use 'faster-whisper'")
+    if settings.engine == "openai":
+        from .openai_api import OpenAITranscriber
+
+        return OpenAITranscriber(settings, playbook)
+    raise ConfigError(f"transcription.engine = {settings.engine!r} is not known; use 'faster-whisper' or 'openai'")
