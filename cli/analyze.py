@@ -45,6 +45,8 @@ def print_outcomes(outcomes: list[CallOutcome]) -> None:
     for o in outcomes:
         if o.status == "failed":
             console.print(f"  [red]failed[/] {o.path}: {o.problem}", highlight=False, soft_wrap=True)
+        elif o.note:
+            console.print(f"  [yellow]note[/] {o.path}: {o.note}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

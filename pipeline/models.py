@@ -177,6 +177,7 @@ class CallAnalysis(_Frozen):
     messages: list[MessageUse] = []
     engine: str
     usage: LLMUsage | None = None
+    note: str | None = None  # reported in the run summary (e.g. another language)
 
     @property
     def findings(self) -> list[Finding]:
@@ -229,6 +230,7 @@ class CallOutcome(_Frozen):
     status: Literal["analysed", "unchanged", "failed"]
     call_id: str | None = None
     problem: str | None = None
+    note: str | None = None  # e.g. the call is in another language
     findings: int = 0
     seconds: float = 0.0
 

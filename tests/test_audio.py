@@ -80,3 +80,23 @@ def test_hotword_echoes_are_dropped_and_real_speech_kept(playbook):
     assert echoes(" Quotient Salesbridge.", prompt) and echoes("Pipewise, Quotient", prompt)
     assert not echoes("We currently use Salesbridge for our pipeline reports.", prompt)
     assert not echoes("", prompt)
+
+
+def test_another_language_is_detected_transcribed_and_reported(tmp_path, playbook, data_dir):
+    """German speech: the multilingual model (joined once from its two wheels, checksums verified) detects it,
+    transcribes it in German, and the outcome says so; English audio goes on with the English model."""
+    from winloss.pipeline.analyze import Engines
+    from winloss.pipeline.settings import load_settings
+
+    from .conftest import CONFIG
+
+    engines = Engines(load_settings(CONFIG, data_dir=tmp_path), playbook)
+    german = analyse_call(make_call(data_dir / "german_tts.wav", None), engines)
+    assert german.transcript.language == "de"
+    assert german.note.startswith("spoken language de (p ") and "multilingual base model" in german.note
+    text = " ".join(u.text for u in german.transcript.utterances).lower()
+    assert "preis" in text or "angebot" in text or "woche" in text, text
+    joined = tmp_path / "models" / "whisper-base" / "model.bin"
+    assert joined.stat().st_size == 2 * 72608766  # the two parts, back to back
+    english = analyse_call(make_call(data_dir / "jfk.wav", None), engines)
+    assert english.note is None and english.transcript.language == "en"

