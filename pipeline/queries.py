@@ -130,9 +130,11 @@ def ask(store: Store, index: Index, question: str, playbook: Playbook, base: Fil
     if not evidence and filters != (base or Filters()):  # the inferred filters were too narrow
         filters = base or Filters()
         evidence = search(store, index, question, filters, limit=limit)
-    if evidence:  # keep what is about the question: within reach of the best match
+    if evidence and filters.competitor is None:  # keep what is about the question: near the best match
         floor = max(0.2, evidence[0].score - 0.3)
         evidence = [h for h in evidence if h.score >= floor]
+    # With a competitor named, the calls it came up in are the question's population ("why do we lose to X?"):
+    # everything found in them is evidence, the closest first.
     groups: dict[tuple[str, str], list[SearchHit]] = defaultdict(list)
     for h in evidence:
         groups[(h.kind or "", h.label or "")].append(h)

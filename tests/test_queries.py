@@ -196,3 +196,14 @@ def test_an_unreachable_chroma_server_is_a_clear_error(settings):
         update={"chroma_url": "http://127.0.0.1:9"})})
     with pytest.raises(ConfigError, match=r"cannot reach the Chroma server at http://127\.0\.0\.1:9"):
         Index(gone, build_embedder(settings.embeddings))
+
+
+def test_why_we_lose_to_a_competitor_gathers_everything_said_in_those_deals(corpus):
+    settings, store, index = corpus
+    answer = ask(store, index, "why do we lose to Quotient?", _playbook(settings))
+    assert (answer.filters.outcome, answer.filters.competitor) == ("lost", "Quotient")
+    quotient_calls = set(store.call_ids(outcome="lost", competitor="Quotient"))
+    assert {h.call_id for h in answer.evidence} <= quotient_calls and all(h.outcome == "lost" for h in answer.evidence)
+    labels = {(t.kind, t.label) for t in answer.themes}
+    # the lost Quotient deals carry price objections (calls 03, 05, 07, 17) beside the mention itself
+    assert ("competitor", "Quotient") in labels and ("objection", "price") in labels
