@@ -100,3 +100,20 @@ def test_another_language_is_detected_transcribed_and_reported(tmp_path, playboo
     assert joined.stat().st_size == 2 * 72608766  # the two parts, back to back
     english = analyse_call(make_call(data_dir / "jfk.wav", None), engines)
     assert english.note is None and english.transcript.language == "en"
+
+
+def test_truncated_files_fail_clearly_or_keep_what_is_there(tmp_path, engines, data_dir):
+    """A cut-off mp4 loses its index (moov): a clear error naming the file. A cut-off WAV keeps its first
+    seconds: they are transcribed, as FFmpeg decodes them."""
+    mp4 = tmp_path / "cut.mp4"
+    data = (data_dir / "jfk.mp4").read_bytes()
+    mp4.write_bytes(data[: len(data) * 2 // 5])
+    with pytest.raises(BadInputError) as err:
+        analyse_call(make_call(mp4, None), engines)
+    assert str(mp4) in str(err.value) and "not a readable audio or video file" in str(err.value)
+    wav = tmp_path / "cut.wav"
+    data = (data_dir / "jfk.wav").read_bytes()
+    wav.write_bytes(data[: len(data) * 2 // 5])  # 4.4 of 11 s
+    analysis = analyse_call(make_call(wav, None), engines)
+    text = " ".join(u.text for u in analysis.transcript.utterances).lower()
+    assert analysis.transcript.duration < 5 and "fellow americans" in text, text
