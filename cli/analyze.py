@@ -83,8 +83,7 @@ def register(app: typer.Typer) -> None:
             outcomes = run_analysis(ctx, [], manifest, deals)
             dates = [c["date"] for c in st.store.list_calls() if c["date"]]
             since, until = (min(dates), max(dates)) if dates else (None, None)
-            path = weekly_report(st.settings, since=since, until=until, fmt="md")
-            weekly_report(st.settings, since=since, until=until, fmt="html")
+            path = weekly_report(st.settings, since=since, until=until, fmt=["md", "html"])
             data = insights.compute(st.store, since, until, st.settings.report.min_sample, 1)
         except WinlossError as exc:
             raise fail(exc) from None

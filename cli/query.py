@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.models import mmss
-from winloss.pipeline.redact import Redactor
 
 from .state import console, fail, print_json, state
 
@@ -70,8 +69,7 @@ def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call 
         row = st.store.call_row(full_id)
         use_llm = st.settings.llm.enabled if llm is None else llm
         if use_llm:
-            redactor = Redactor(st.settings.privacy.names) if st.settings.privacy.redact_llm else None
-            brief, dropped = summary.llm(transcript, found, st.playbook, st.llm_client(), redactor)
+            brief, dropped = summary.llm(transcript, found, st.playbook, st.llm_client(), st.llm_redactor())
         else:
             brief, dropped = summary.offline(transcript, found, st.playbook), 0
         if html is not None:

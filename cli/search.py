@@ -98,7 +98,6 @@ def register(app: typer.Typer) -> None:
         """Evidence for QUESTION, grouped into themes with deal outcomes; with an LLM, a short cited answer."""
         from winloss.pipeline.queries import Filters, llm_answer
         from winloss.pipeline.queries import ask as run_ask
-        from winloss.pipeline.redact import Redactor
 
         st = state(ctx)
         base = Filters(outcome=outcome.value if outcome else None, competitor=competitor, since=_date(since),
@@ -106,9 +105,7 @@ def register(app: typer.Typer) -> None:
         try:
             answer = run_ask(st.store, st.index, question, st.playbook, base, limit=limit)
             if llm if llm is not None else st.settings.llm.enabled:
-                privacy = st.settings.privacy
-                answer = llm_answer(answer, st.llm_client(), st.playbook.company.name,
-                                    Redactor(privacy.names) if privacy.redact_llm else None)
+                answer = llm_answer(answer, st.llm_client(), st.playbook.company.name, st.llm_redactor())
         except WinlossError as exc:
             raise fail(exc) from None
         if as_json:

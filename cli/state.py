@@ -40,6 +40,13 @@ class AppState:
 
         return Index(self.settings, build_embedder(self.settings.embeddings))
 
+    def llm_redactor(self):
+        """The redactor for text sent to an LLM, or None when privacy.redact_llm is off."""
+        from winloss.pipeline.redact import Redactor
+
+        privacy = self.settings.privacy
+        return Redactor(privacy.names) if privacy.redact_llm else None
+
     def llm_client(self):
         """A client for the configured chat model (ask, summaries); ConfigError says what is missing."""
         from winloss.pipeline.llm import LLMClient, build_chat_model

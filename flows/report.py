@@ -83,11 +83,12 @@ def deliver_report(settings: Settings, run: ReportRun, subject: str) -> ReportRu
 
 @flow(name="weekly_report", validate_parameters=False)
 def weekly_report(settings: Settings, since: dt.date | None = None, until: dt.date | None = None,
-                  fmt: str = "md", out: Path | None = None, send: bool = False) -> Path:
-    """One report file (default: Markdown for the last 7 days); `send` also delivers it."""
+                  fmt: str | list[str] = "md", out: Path | None = None, send: bool = False) -> Path:
+    """The report for a period (default: Markdown for the last 7 days), in one format or several computed once;
+    returns the first file. `send` also delivers them."""
     if since is None and until is None:
         since, until = default_period()
-    run = write_report(settings, since, until, [fmt], out)
+    run = write_report(settings, since, until, [fmt] if isinstance(fmt, str) else list(fmt), out)
     if send:
         _check(deliver_report(settings, run, f"Win/loss report {since} to {until}"))
     return run.files[0]

@@ -22,7 +22,7 @@ from .transcribe import (
     read_transcript,
     transcribe_audio,
 )
-from .vad import speech_regions
+from .vad import Region, speech_regions
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +104,12 @@ def make_call(path: Path, row: ManifestRow | None) -> Call:
                 account=row.account, deal_id=row.deal_id)
 
 
-def spoken_language(audio, engines: Engines) -> tuple[str, float] | None:
-    """(language, probability) of the call's first speech when it is not the configured one, else None."""
+def spoken_language(audio, engines: Engines, regions: list[Region]) -> tuple[str, float] | None:
+    """(language, probability) of the call's first speech (`regions`: the first channel's speech) when it is not
+    the configured one, else None."""
     if engines.multilingual is None:
         return None
     settings = engines.settings.transcription
-    regions = speech_regions(audio.channels[0], settings.turn_gap_ms)
     if not regions:
         return None
     language, probability = engines.multilingual.detect_language(audio.channels[0], regions)
@@ -126,7 +126,8 @@ def analyse_call(call: Call, engines: Engines, row: ManifestRow | None = None) -
         audio = decode(path)
         settings = engines.settings.transcription
         transcriber = engines.transcriber
-        if other := spoken_language(audio, engines):
+        regions = speech_regions(audio.channels[0], settings.turn_gap_ms)  # VAD once: language check and ASR
+        if other := spoken_language(audio, engines, regions):
             transcriber = engines.multilingual.with_language(other[0])
             note = (f"spoken language {other[0]} (p {other[1]:.2f}), not {settings.language or 'en'}: transcribed "
                     f"with the multilingual {settings.multilingual_model} model; the playbook's phrases are "
@@ -134,7 +135,8 @@ def analyse_call(call: Call, engines: Engines, row: ManifestRow | None = None) -
             log.warning("%s: %s", path, note)
         transcript = transcribe_audio(call.call_id, audio, transcriber, settings.stereo_roles,
                                       settings.turn_gap_ms, call.rep,
-                                      encoder=engines.speaker_encoder, company_terms=engines.company_terms)
+                                      encoder=engines.speaker_encoder, company_terms=engines.company_terms,
+                                      first_regions=regions)
         if other:
             transcript = transcript.model_copy(update={"language": other[0]})
     if not transcript.utterances:

@@ -126,9 +126,10 @@ class Index:
                 return []
             clauses.append({"call_id": {"$in": call_ids}})
         flt = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
-        if col.count() == 0:
+        size = col.count()  # one request to a Chroma server, not two
+        if size == 0:
             return []
-        res = col.query(query_texts=[query], n_results=min(limit, col.count()), where=flt)
+        res = col.query(query_texts=[query], n_results=min(limit, size), where=flt)
         return [Hit(id=i, collection=collection, text=doc, score=round(1 - dist, 4), metadata=meta)
                 for i, doc, dist, meta in zip(res["ids"][0], res["documents"][0], res["distances"][0],
                                               res["metadatas"][0], strict=True)]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from .models import FindingKind, Role, mmss
-from .stats import Contrast
+from .stats import Contrast, win_rate
 from .store import Store, _period, calls, deals, findings
 
 
@@ -81,8 +81,11 @@ class Insights(BaseModel):
     trend: list[dict] = []  # calls per week for the most frequent objections and competitors
 
 
-def _rate(won: int, lost: int) -> float | None:
-    return round(won / (won + lost), 4) if won + lost else None
+# A message finding is "used" (delivered or paraphrased) or "contradicted"; other kinds have no variant.
+VARIANT = sa.case((findings.c.kind != "message", ""),
+                  (findings.c.status == "contradicted", "contradicted"), else_="used").label("variant")
+# Statistics count what customers say about competitors; a rep naming one is not an encounter.
+COUNTED = sa.or_(findings.c.kind != "competitor", findings.c.role != Role.rep.value)
 
 
 def _month(store: Store):
@@ -100,20 +103,17 @@ def _week(store: Store):
 
 def _aggregate(store: Store, since: dt.date | None, until: dt.date | None, by: str | None = None) -> list[dict]:
     """Per (kind, label, variant[, rep or month]): distinct calls and deals, and deals won, lost and open."""
-    variant = sa.case((findings.c.kind != "message", ""),
-                      (findings.c.status == "contradicted", "contradicted"), else_="used").label("variant")
     won = sa.func.count(sa.distinct(sa.case((deals.c.outcome == "won", calls.c.deal_id)))).label("won")
     lost = sa.func.count(sa.distinct(sa.case((deals.c.outcome == "lost", calls.c.deal_id)))).label("lost")
     opened = sa.func.count(sa.distinct(sa.case((deals.c.outcome == "open", calls.c.deal_id)))).label("open")
     extra = {"rep": sa.func.coalesce(calls.c.rep, "").label("rep"), "month": _month(store).label("month"),
              "week": _week(store).label("week")}
-    columns = [findings.c.kind, findings.c.label, variant] + ([extra[by]] if by else [])
+    columns = [findings.c.kind, findings.c.label, VARIANT] + ([extra[by]] if by else [])
     q = (sa.select(*columns, sa.func.count(sa.distinct(findings.c.call_id)).label("calls"),
                    sa.func.count(sa.distinct(calls.c.deal_id)).label("deals"), won, lost, opened)
          .select_from(findings.join(calls, findings.c.call_id == calls.c.call_id)
                       .outerjoin(deals, calls.c.deal_id == deals.c.deal_id))
-         # Statistics count what customers say about competitors; a rep naming one is not an encounter.
-         .where(sa.or_(findings.c.kind != "competitor", findings.c.role != Role.rep.value))
+         .where(COUNTED)
          .group_by(*columns))
     with store.engine.connect() as conn:
         return [dict(r) for r in conn.execute(_period(q, since, until)).mappings()]
@@ -126,7 +126,7 @@ def breakdown(store: Store, kind: str, by: str, since: dt.date | None, until: dt
     for g in _aggregate(store, since, until, None if by == "outcome" else by):
         if g["kind"] != kind:
             continue
-        rows.append({**{k: v for k, v in g.items() if k != "kind"}, "win_rate": _rate(g["won"], g["lost"]),
+        rows.append({**{k: v for k, v in g.items() if k != "kind"}, "win_rate": win_rate(g["won"], g["lost"]),
                      "claim": g["won"] + g["lost"] >= min_sample})
     rows.sort(key=lambda r: (r.get("rep") or r.get("month") or "", -r["calls"], r["label"], r["variant"]))
     return rows
@@ -139,8 +139,8 @@ def compute(store: Store, since: dt.date | None, until: dt.date | None, min_samp
     groups = _aggregate(store, since, until)
     quotes = _quotes(store, since, until, quotes_per_row)
     traits = _traits(store, since, until)
-    coverage = _coverage(store, since, until)
     in_period = store.calls_in_period(since, until)
+    coverage = _coverage(store, since, until, in_period=in_period)
     deal_outcome = {c["deal_id"]: c["outcome"] for c in in_period if c["deal_id"]}
     closed = {d: o for d, o in deal_outcome.items() if o in ("won", "lost")}
 
@@ -156,7 +156,7 @@ def compute(store: Store, since: dt.date | None, until: dt.date | None, min_samp
         key = (g["kind"], g["label"], g["variant"])
         deals_with = {t["deal_id"] for t in traits.get(key, []) if t["deal_id"]}
         row = Row(kind=g["kind"], label=g["label"], variant=g["variant"], calls=g["calls"], deals=g["deals"],
-                  won=g["won"], lost=g["lost"], open=g["open"], win_rate=_rate(g["won"], g["lost"]),
+                  won=g["won"], lost=g["lost"], open=g["open"], win_rate=win_rate(g["won"], g["lost"]),
                   claim=g["won"] + g["lost"] >= min_sample, quotes=quotes.get(key, []),
                   contrast=contrast(deals_with, set(closed)),
                   encounter_rate=round(len(deals_with) / len(deal_outcome), 4) if deal_outcome else None)
@@ -179,13 +179,11 @@ def compute(store: Store, since: dt.date | None, until: dt.date | None, min_samp
 
 def _traits(store: Store, since, until) -> dict[tuple, list[dict]]:
     """Per (kind, label, variant): the calls it is in, with their deal and whether every objection was answered."""
-    variant = sa.case((findings.c.kind != "message", ""),
-                      (findings.c.status == "contradicted", "contradicted"), else_="used").label("variant")
     answered = sa.func.min(sa.case((findings.c.answered.is_(True), 1), else_=0)).label("answered")
-    q = (sa.select(findings.c.kind, findings.c.label, variant, findings.c.call_id, calls.c.deal_id, answered)
+    q = (sa.select(findings.c.kind, findings.c.label, VARIANT, findings.c.call_id, calls.c.deal_id, answered)
          .select_from(findings.join(calls, findings.c.call_id == calls.c.call_id))
-         .where(sa.or_(findings.c.kind != "competitor", findings.c.role != Role.rep.value))
-         .group_by(findings.c.kind, findings.c.label, variant, findings.c.call_id, calls.c.deal_id))
+         .where(COUNTED)
+         .group_by(findings.c.kind, findings.c.label, VARIANT, findings.c.call_id, calls.c.deal_id))
     out: dict[tuple, list[dict]] = defaultdict(list)
     with store.engine.connect() as conn:
         for r in conn.execute(_period(q, since, until)).mappings():
@@ -202,6 +200,7 @@ def _missed(traits: dict[tuple, list[dict]], messages: list[str] | None, deal_ou
             in_period: list[dict], contrast, min_sample: int) -> list[Row]:
     """Per message: the calls and deals where it was neither delivered nor contradicted."""
     labels = sorted(set(messages or []) | {k[1] for k in traits if k[0] == "message"})
+    closed = {d for d, o in deal_outcome.items() if o in ("won", "lost")}
     out = []
     for label in labels:
         seen_calls = {t["call_id"] for v in ("used", "contradicted") for t in traits.get(("message", label, v), [])}
@@ -212,10 +211,9 @@ def _missed(traits: dict[tuple, list[dict]], messages: list[str] | None, deal_ou
             continue
         outcomes = [deal_outcome[d] for d in missed_deals]
         won, lost = outcomes.count("won"), outcomes.count("lost")
-        closed = {d for d, o in deal_outcome.items() if o in ("won", "lost")}
         out.append(Row(kind="message", label=label, variant="missed", calls=len(missed_calls),
                        deals=len(missed_deals), won=won, lost=lost, open=outcomes.count("open"),
-                       win_rate=_rate(won, lost), claim=won + lost >= min_sample,
+                       win_rate=win_rate(won, lost), claim=won + lost >= min_sample,
                        contrast=contrast(missed_deals, closed),
                        encounter_rate=round(len(missed_deals) / len(deal_outcome), 4) if deal_outcome else None))
     return out
@@ -234,7 +232,7 @@ def _previous(store: Store, since, until, rows: dict[str, list[Row]]) -> Coverag
                 continue
             g = before.get((row.kind, row.label, row.variant))
             row.previous_calls = g["calls"] if g else 0
-            row.previous_win_rate = _rate(g["won"], g["lost"]) if g else None
+            row.previous_win_rate = win_rate(g["won"], g["lost"]) if g else None
             row.new = g is None
     return _coverage(store, p_since, p_until, with_failures=False)
 
@@ -265,14 +263,15 @@ def _quotes(store: Store, since, until, per_row: int) -> dict[tuple, list[Quote]
     return out
 
 
-def _coverage(store: Store, since, until, with_failures: bool = True) -> Coverage:
-    in_period = store.calls_in_period(since, until)
+def _coverage(store: Store, since, until, with_failures: bool = True, in_period: list[dict] | None = None
+              ) -> Coverage:
+    in_period = store.calls_in_period(since, until) if in_period is None else in_period
     by_deal = {c["deal_id"]: c["outcome"] for c in in_period if c["deal_id"]}
     outcomes = list(by_deal.values())
     run = store.last_run() if with_failures else None
     return Coverage(since=since, until=until, calls=len(in_period), deals=len(by_deal),
                     won=outcomes.count("won"), lost=outcomes.count("lost"), open=outcomes.count("open"),
-                    baseline_win_rate=_rate(outcomes.count("won"), outcomes.count("lost")),
+                    baseline_win_rate=win_rate(outcomes.count("won"), outcomes.count("lost")),
                     transcribers=sorted({c["transcriber"] for c in in_period}),
                     extractors=sorted({c["extractor"] for c in in_period}),
                     failed=json.loads(run["failures"]) if run and run["failures"] else [])

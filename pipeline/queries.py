@@ -20,6 +20,7 @@ from .llm import LLMClient, Prompt, parse_model
 from .models import mmss
 from .redact import Redactor
 from .settings import Playbook
+from .stats import win_rate
 from .store import Store
 
 Kind = Literal["objection", "competitor", "message", "any"]
@@ -145,7 +146,7 @@ def ask(store: Store, index: Index, question: str, playbook: Playbook, base: Fil
         won, lost = outcomes.count("won"), outcomes.count("lost")
         themes.append(Theme(kind=kind, label=label, hits=len(hits), calls=len({h.call_id for h in hits}), won=won,
                             lost=lost, open=outcomes.count("open"),
-                            win_rate=round(won / (won + lost), 4) if won + lost else None,
+                            win_rate=win_rate(won, lost),
                             quotes=_one_per_call(hits)[:3]))
     themes.sort(key=lambda t: (-t.quotes[0].score, -t.calls, t.label))  # the most relevant theme first
     return Answer(question=question, filters=filters, themes=themes, evidence=evidence)

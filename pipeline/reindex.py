@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .index import Index
+from .models import Outcome
 from .store import Store
 
 
@@ -11,7 +12,8 @@ def reindex(store: Store, index: Index) -> dict[str, int]:
     calls = store.list_calls()
     for c in calls:
         call = store.call(c["call_id"])
-        index.replace_call(call, store.outcome_of(call.deal_id), store.transcript(call.call_id).utterances,
+        outcome = Outcome(c["outcome"]) if c["outcome"] else None  # list_calls joined the deals already
+        index.replace_call(call, outcome, store.transcript(call.call_id).utterances,
                            store.finding_records(call.call_id))
     counts = index.counts()
     return {"calls": len(calls), **counts}

@@ -136,7 +136,7 @@ def quote_href(q: Quote) -> str:
     return f"{Path(q.path).resolve().as_uri()}#t={int(q.start)}"
 
 
-def rate_chart(rows: list[Row], baseline: float | None, playbook: Playbook | None) -> str:
+def rate_chart(rows: list[Row], baseline: float | None) -> str:
     """Horizontal win-rate bars with their 95% interval; rows below the minimum sample are drawn grey."""
     rows = [r for r in rows if r.contrast and r.contrast.interval]
     if not rows:
@@ -215,7 +215,7 @@ def render_html(insights: Insights, playbook: Playbook | None = None, narrative:
         if not rows:
             parts.append("<p>Nothing found in this period.</p>")
             continue
-        if chart := rate_chart(rows, cov.baseline_win_rate, playbook):
+        if chart := rate_chart(rows, cov.baseline_win_rate):
             parts.append(f"<figure>{chart}<figcaption>Win rate of closed deals where it came up, with its 95% "
                          f"interval; the dashed line is the overall win rate; grey rows are below the minimum "
                          f"sample.</figcaption></figure>")

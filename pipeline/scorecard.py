@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from .metrics import CallMetrics, compute
 from .settings import Playbook
-from .stats import rate, wilson
+from .stats import wilson, win_rate
 from .store import Store
 
 COMPARED = ("talk_ratio", "rep_questions_per_hour", "patience", "longest_monologue_rep", "interactivity")
@@ -60,7 +60,7 @@ def scorecards(store: Store, playbook: Playbook, since: dt.date | None, until: d
         ci = wilson(won, won + lost)
         cards.append(RepCard(
             rep=rep, calls=len(mine), deals=len(deals), won=won, lost=lost,
-            win_rate=round(rate(won, lost), 4) if won + lost else None,
+            win_rate=win_rate(won, lost),
             win_interval=(round(ci[0], 4), round(ci[1], 4)) if ci else None, claim=won + lost >= min_sample,
             metrics=metrics,
             vs_team={k: round(metrics[k] - team[k], 2) if metrics[k] is not None and team[k] is not None else None

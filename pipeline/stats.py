@@ -41,6 +41,11 @@ def rate(won: int, lost: int) -> float | None:
     return won / (won + lost) if won + lost else None
 
 
+def win_rate(won: int, lost: int) -> float | None:
+    """The win rate of closed deals as reports show it (4 decimals); None without closed deals."""
+    return _round(rate(won, lost))
+
+
 class Contrast(BaseModel):
     """Closed deals with a trait (an objection, a competitor, a message delivered...) against those without."""
 
@@ -54,12 +59,12 @@ class Contrast(BaseModel):
     @computed_field
     @property
     def win_rate_with(self) -> float | None:
-        return _round(rate(self.with_won, self.with_lost))
+        return win_rate(self.with_won, self.with_lost)
 
     @computed_field
     @property
     def win_rate_without(self) -> float | None:
-        return _round(rate(self.without_won, self.without_lost))
+        return win_rate(self.without_won, self.without_lost)
 
     @computed_field
     @property

@@ -125,9 +125,9 @@ def _cue_moments(utts: list[Utterance]) -> list[Moment]:
         if u.role is Role.customer and questions(u.text):
             out.append(_moment(u, "customer_question", "question"))
         for kind, pattern in CUES.items():
-            if pattern.search(u.text) and u.start - last.get(kind, -1e9) > 60:  # one moment per minute of a topic
-                out.append(_moment(u, kind, TITLES[kind]))
             if pattern.search(u.text):
+                if u.start - last.get(kind, -1e9) > 60:  # one moment per minute of a topic
+                    out.append(_moment(u, kind, TITLES[kind]))
                 last[kind] = u.start
     return out
 

