@@ -17,6 +17,7 @@ from pathlib import Path
 from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 from winloss.pipeline.analyze import Engines, analyse_call, discover, make_call
 from winloss.pipeline.crm import ManifestRow, load_deals, load_manifest
 from winloss.pipeline.errors import BadInputError, WinlossError
@@ -93,7 +94,8 @@ def analyze_calls(settings: Settings, paths: list[Path], manifest: Path | None =
     ctx = RunContext(settings=settings, engines=engines, store=store, fingerprint=fingerprint, manifest=rows,
                      on_progress=on_progress)
     run_id = store.start_run(engines.transcriber_name, settings.extraction.engine, fingerprint)
-    futures = analyze_call_task.map(files, unmapped(ctx))
+    # quote: Prefect would otherwise walk the whole context (settings, engines, manifest) for futures on every task
+    futures = analyze_call_task.map(files, unmapped(quote(ctx)))
     outcomes = [f.result() for f in futures]
     store.finish_run(run_id, outcomes)
     return outcomes

@@ -6,7 +6,9 @@ import logging
 from functools import cached_property
 from pathlib import Path
 
-from .audio import decode
+import numpy as np
+
+from .audio import AudioFile
 from .crm import ManifestRow
 from .diarize import ResemblyzerEncoder, SpeakerEncoder
 from .embed import Embedder, build_embedder
@@ -22,7 +24,7 @@ from .transcribe import (
     read_transcript,
     transcribe_audio,
 )
-from .vad import Region, speech_regions
+from .transcribe.audio_call import map_speech
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,7 @@ class Engines:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return build_embedder(self.settings.embeddings)
+        return build_embedder(self.settings.embeddings, self.settings.embeddings.processes)
 
     @cached_property
     def extractor(self) -> Extractor:
@@ -104,15 +106,12 @@ def make_call(path: Path, row: ManifestRow | None) -> Call:
                 account=row.account, deal_id=row.deal_id)
 
 
-def spoken_language(audio, engines: Engines, regions: list[Region]) -> tuple[str, float] | None:
-    """(language, probability) of the call's first speech (`regions`: the first channel's speech) when it is not
-    the configured one, else None."""
-    if engines.multilingual is None:
+def spoken_language(speech: np.ndarray, engines: Engines) -> tuple[str, float] | None:
+    """(language, probability) of the call's first speech when it is not the configured one, else None."""
+    if engines.multilingual is None or not len(speech):
         return None
     settings = engines.settings.transcription
-    if not regions:
-        return None
-    language, probability = engines.multilingual.detect_language(audio.channels[0], regions)
+    language, probability = engines.multilingual.detect_language(speech)
     expected = settings.language or "en"
     return (language, probability) if language != expected and probability >= 0.5 else None
 
@@ -123,11 +122,12 @@ def analyse_call(call: Call, engines: Engines, row: ManifestRow | None = None) -
     if call.media == "transcript":
         transcript = read_transcript(path, call.call_id, call.rep, row.roles if row else None)
     else:
-        audio = decode(path)
         settings = engines.settings.transcription
+        audio = AudioFile(path, settings.chunk_s)
         transcriber = engines.transcriber
-        regions = speech_regions(audio.channels[0], settings.turn_gap_ms)  # VAD once: language check and ASR
-        if other := spoken_language(audio, engines, regions):
+        # The first read (speech, voice prints) serves the language check and the transcription alike.
+        speech = map_speech(audio, settings.turn_gap_ms, None if audio.stereo else engines.speaker_encoder)
+        if other := spoken_language(speech.first_speech, engines):
             transcriber = engines.multilingual.with_language(other[0])
             note = (f"spoken language {other[0]} (p {other[1]:.2f}), not {settings.language or 'en'}: transcribed "
                     f"with the multilingual {settings.multilingual_model} model; the playbook's phrases are "
@@ -136,7 +136,7 @@ def analyse_call(call: Call, engines: Engines, row: ManifestRow | None = None) -
         transcript = transcribe_audio(call.call_id, audio, transcriber, settings.stereo_roles,
                                       settings.turn_gap_ms, call.rep,
                                       encoder=engines.speaker_encoder, company_terms=engines.company_terms,
-                                      first_regions=regions)
+                                      speech=speech)
         if other:
             transcript = transcript.model_copy(update={"language": other[0]})
     if not transcript.utterances:

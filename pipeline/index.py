@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from .embed import Embedder, MiniLMEmbedder
 from .errors import ConfigError
 from .models import Call, CallAnalysis, FlatFinding, Outcome, Utterance
+from .sentences import text_vectors
 from .settings import Settings
 
 UTTERANCES, FINDINGS = "utterances", "findings"
@@ -75,6 +76,7 @@ class Index:
         else:
             settings.chroma_path.mkdir(parents=True, exist_ok=True)
             self.client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+        self.embedder = embedder
         self.ef = WinlossEmbeddingFunction(embedder)
         self.collections = self._open()
 
@@ -104,10 +106,11 @@ class Index:
                       for _, f in findings])
 
     def _upsert(self, collection: str, ids: list[str], documents: list[str], metadatas: list[dict]) -> None:
-        """Upserts in batches Chroma accepts; the embedder batches its own work inside each."""
+        """Upserts in batches Chroma accepts, each document's vector made from its sentences' (text_vectors)."""
         step = min(self.client.get_max_batch_size(), 2048)
         for i in range(0, len(ids), step):
             self.collections[collection].upsert(ids=ids[i: i + step], documents=documents[i: i + step],
+                                                embeddings=text_vectors(self.embedder, documents[i: i + step]),
                                                 metadatas=metadatas[i: i + step])
 
     def clear(self) -> None:

@@ -42,6 +42,7 @@ class TranscriptionSettings(_Section):
     beam_size: int = Field(1, ge=1, le=10)
     cpu_threads: int = Field(0, ge=0)
     vad_filter: bool = True
+    chunk_s: float = Field(600.0, ge=60, description="audio decoded and held at a time: long calls stream")
     turn_gap_ms: int = Field(300, ge=50, le=5000, description="a pause this long splits speech into regions")
     language: str | None = "en"
     detect_language: bool = Field(True, description="check each call's language with the multilingual model "
@@ -66,7 +67,10 @@ class ExtractionSettings(_Section):
 
 class EmbeddingSettings(_Section):
     engine: Literal["minilm"] = "minilm"
-    batch_size: int = Field(64, ge=1)
+    batch_size: int = Field(32, ge=1)
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="bf16 where the CPU has bfloat16 units (auto), else fp32")
+    processes: int = Field(0, ge=0, le=64, description="worker processes that embed during analysis (0 = in process)")
     cache_size: int = Field(4096, ge=0, description="recent texts whose vectors are kept (0 = no cache)")
 
 

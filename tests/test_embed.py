@@ -1,9 +1,13 @@
-"""The embedding cache returns what the embedder would, computes each text once and stays bounded."""
+"""Embedders: the cache returns what the embedder would, computes each text once and stays bounded; bf16 and the
+worker processes keep MiniLM's vectors; a text's index vector is made from its sentences' vectors."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-from winloss.pipeline.embed import CachedEmbedder, MiniLMEmbedder, build_embedder
+from winloss.pipeline.embed import CachedEmbedder, MiniLMEmbedder, ProcessEmbedder, build_embedder
+from winloss.pipeline.sentences import text_vectors
 from winloss.pipeline.settings import EmbeddingSettings
 
 
@@ -38,5 +42,42 @@ def test_cached_vectors_are_minilms_own():
     warm = cached.embed(texts[:1])
     both = cached.embed(texts)
     np.testing.assert_array_equal(both[0], warm[0])
-    np.testing.assert_allclose(both, MiniLMEmbedder().embed(texts), atol=1e-5)
+    np.testing.assert_allclose(both, MiniLMEmbedder(precision=EmbeddingSettings().precision).embed(texts), atol=1e-5)
     assert not isinstance(build_embedder(EmbeddingSettings(cache_size=0)), CachedEmbedder)
+
+
+TEXTS = ["We already use Quotient.", "It is too expensive for us this year.", "ok",
+         "Our forecast accuracy is within five percent, and onboarding takes two weeks with a named engineer."]
+
+
+def test_bf16_keeps_the_fp32_vectors():
+    fp32 = MiniLMEmbedder(precision="fp32").embed(TEXTS)
+    bf16 = MiniLMEmbedder(precision="bf16").embed(TEXTS)
+    assert np.allclose(np.linalg.norm(bf16, axis=1), 1.0, atol=1e-5)
+    assert (fp32 * bf16).sum(axis=1).min() > 0.999  # cosine: the matrix products round, nothing else does
+
+
+def test_worker_processes_embed_what_the_process_itself_would():
+    settings = EmbeddingSettings(cache_size=0)
+    pooled = build_embedder(settings, processes=2)
+    assert isinstance(pooled, ProcessEmbedder)
+    try:
+        with ThreadPoolExecutor(2) as threads:  # two calls at once, as the flow's workers send them
+            a, b = threads.map(pooled.embed, [TEXTS, TEXTS[::-1]])
+    finally:
+        pooled.close()
+    here = MiniLMEmbedder(settings.batch_size, settings.precision).embed(TEXTS)
+    assert (a * here).sum(axis=1).min() > 0.9999 and (b[::-1] * here).sum(axis=1).min() > 0.9999
+    assert pooled.embed([]).shape == (0, 384)
+
+
+def test_a_text_vector_is_the_word_weighted_mean_of_its_sentences():
+    inner = Counting()
+    cache = CachedEmbedder(inner, size=10)
+    cache.embed(["Too pricey.", "We use Quotient today."])  # what extraction embedded
+    vectors = text_vectors(cache, ["Too pricey. We use Quotient today.", "Too pricey."])
+    assert inner.seen == ["Too pricey.", "We use Quotient today."]  # nothing embedded again
+    a, b = Counting().embed(["Too pricey.", "We use Quotient today."])
+    mean = 2 * a + 4 * b
+    np.testing.assert_allclose(vectors[0], mean / np.linalg.norm(mean), rtol=1e-6)
+    np.testing.assert_allclose(vectors[1], a / np.linalg.norm(a), rtol=1e-6)

@@ -20,11 +20,11 @@ from ..models import (
     Transcript,
     Utterance,
 )
+from ..sentences import split_sentences
 from ..settings import ExtractionSettings, Playbook
 from .base import Findings
 
 ENGINE = "offline"
-_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]+")
 # Words an ASR slip must never turn into a competitor name.
 COMMON_WORDS = frozenset([
@@ -41,9 +41,7 @@ class Sentence:
 
 
 def sentences(utterance: Utterance) -> list[Sentence]:
-    """Sentences of an utterance, as exact substrings of its text (so quotes stay verbatim)."""
-    found = [m.group().strip() for m in _SENTENCE.finditer(utterance.text)]
-    return [Sentence(utterance, s) for s in found if s]
+    return [Sentence(utterance, s) for s in split_sentences(utterance.text)]
 
 
 def _squash(text: str) -> str:

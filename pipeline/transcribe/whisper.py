@@ -126,9 +126,8 @@ class FasterWhisperTranscriber:
         twin.name = f"{self.name}/{language}"
         return twin
 
-    def detect_language(self, audio: np.ndarray, regions: list[Region]) -> tuple[str, float]:
-        """The language of the first 30 s of speech and its probability (a multilingual model only)."""
-        speech = np.concatenate([audio[int(a * SAMPLE_RATE): int(b * SAMPLE_RATE)] for a, b in regions])
+    def detect_language(self, speech: np.ndarray) -> tuple[str, float]:
+        """The language of the first 30 s of `speech` (silence cut out) and its probability (multilingual only)."""
         language, probability, _ = self.model.detect_language(speech[: 30 * SAMPLE_RATE])
         return language, float(probability)
 
