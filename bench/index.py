@@ -77,6 +77,8 @@ def main() -> None:
             "findings": stored["findings"], "failed": len(failed),
             "ingest_s": round(ingest_s, 1), "ingest_utterances_per_s": round(utterances / ingest_s, 1),
             "ingest_peak_rss_mb": round(ingest_rss),
+            # the embedding worker processes (embeddings.processes), each its own model and torch
+            "embedding_worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
             **{f"search_{name}_ms": {"p50": round(percentile(v, 50), 1), "p95": round(percentile(v, 95), 1),
                                      "n": len(v)} for name, v in timings.items()},
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

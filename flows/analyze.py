@@ -25,6 +25,7 @@ from winloss.pipeline.index import Index
 from winloss.pipeline.models import CallOutcome
 from winloss.pipeline.settings import Settings, load_playbook, load_settings
 from winloss.pipeline.store import Store
+from winloss.pipeline.transcribe import TRANSCRIPT_SUFFIXES
 
 log = logging.getLogger(__name__)
 Progress = Callable[[CallOutcome], None]
@@ -89,14 +90,17 @@ def analyze_calls(settings: Settings, paths: list[Path], manifest: Path | None =
         store.upsert_deals(load_deals(deals))
     rows = load_manifest(manifest) if manifest else {}
     files = discover(paths) if paths else list(rows)
-    engines = Engines(settings, playbook)
+    engines = Engines(settings, playbook, transcripts=sum(p.suffix.lower() in TRANSCRIPT_SUFFIXES for p in files))
     fingerprint = settings.fingerprint(playbook)
     ctx = RunContext(settings=settings, engines=engines, store=store, fingerprint=fingerprint, manifest=rows,
                      on_progress=on_progress)
     run_id = store.start_run(engines.transcriber_name, settings.extraction.engine, fingerprint)
     # quote: Prefect would otherwise walk the whole context (settings, engines, manifest) for futures on every task
-    futures = analyze_call_task.map(files, unmapped(quote(ctx)))
-    outcomes = [f.result() for f in futures]
+    try:
+        futures = analyze_call_task.map(files, unmapped(quote(ctx)))
+        outcomes = [f.result() for f in futures]
+    finally:
+        engines.close()
     store.finish_run(run_id, outcomes)
     return outcomes
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -31,14 +33,17 @@ log = logging.getLogger(__name__)
 AUDIO_SUFFIXES = {".wav", ".mp3", ".opus", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".wma", ".webm", ".mp4",
                   ".mkv", ".mov", ".amr"}
 INPUT_SUFFIXES = AUDIO_SUFFIXES | TRANSCRIPT_SUFFIXES
+AUTO_PROCESSES_AT = 50
 
 
 class Engines:
     """The providers one run needs, built from config on first use (nothing loads at import)."""
 
-    def __init__(self, settings: Settings, playbook: Playbook):
+    def __init__(self, settings: Settings, playbook: Playbook, transcripts: int = 0):
+        """`transcripts`: how many text transcripts the run holds (they decide whether embedding gets processes)."""
         self.settings = settings
         self.playbook = playbook
+        self.transcripts = transcripts
 
     @cached_property
     def transcriber(self) -> Transcriber:
@@ -72,7 +77,13 @@ class Engines:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return build_embedder(self.settings.embeddings, self.settings.embeddings.processes)
+        return build_embedder(self.settings.embeddings, embedding_processes(self.settings.embeddings.processes,
+                                                                            self.transcripts))
+
+    def close(self) -> None:
+        """Stop what runs beside this process (the embedding workers); the engines stay usable and restart it."""
+        if "embedder" in self.__dict__:
+            getattr(self.embedder, "close", lambda: None)()
 
     @cached_property
     def extractor(self) -> Extractor:
@@ -81,6 +92,16 @@ class Engines:
     @property
     def transcriber_name(self) -> str:
         return self.transcriber.name
+
+
+def embedding_processes(setting: int | Literal["auto"], transcripts: int) -> int:
+    """Worker processes for embedding. auto: one per core (at most 4) when a run holds at least AUTO_PROCESSES_AT
+    text transcripts, where embedding is most of the work and the processes' start (a few seconds) pays off;
+    none otherwise (audio runs spend their time in Whisper, and a short run would wait for the start)."""
+    if setting != "auto":
+        return setting
+    cores = os.cpu_count() or 1
+    return min(cores, 4) if cores > 1 and transcripts >= AUTO_PROCESSES_AT else 0
 
 
 def discover(paths: list[Path]) -> list[Path]:

@@ -10,7 +10,7 @@ import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -19,7 +19,7 @@ from .errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/winloss.toml")
 # Bump when a change to the code alters what the analysis of a call produces, so stored calls are redone.
-ANALYSIS_REVISION = 3
+ANALYSIS_REVISION = 4
 
 
 class _Section(BaseModel):
@@ -70,7 +70,9 @@ class EmbeddingSettings(_Section):
     batch_size: int = Field(32, ge=1)
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto", description="bf16 where the CPU has bfloat16 units (auto), else fp32")
-    processes: int = Field(0, ge=0, le=64, description="worker processes that embed during analysis (0 = in process)")
+    processes: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = Field(
+        "auto", description="worker processes that embed during analysis: a number (0 = in process), or auto: "
+                            "one per core for runs of 50 or more text transcripts")
     cache_size: int = Field(4096, ge=0, description="recent texts whose vectors are kept (0 = no cache)")
 
 
@@ -167,7 +169,8 @@ class Settings(BaseSettings):
             "revision": ANALYSIS_REVISION,
             "transcription": self.transcription.model_dump(mode="json"),
             "extraction": self.extraction.model_dump(mode="json"),
-            "embeddings": self.embeddings.model_dump(mode="json"),
+            # How vectors are computed (batching, worker processes, the cache) does not change what they are.
+            "embeddings": self.embeddings.model_dump(mode="json", include={"engine", "precision"}),
             "playbook": playbook.model_dump(mode="json"),
             "privacy": self.privacy.model_dump(mode="json"),
         }

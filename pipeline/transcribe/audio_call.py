@@ -28,6 +28,8 @@ from .base import AsrSegment, Transcriber
 log = logging.getLogger(__name__)
 TAIL_S = 2.0          # speech this close to a chunk's end may go on in the next chunk: it waits for it
 LANGUAGE_SPEECH_S = 30.0
+DECODE_SPEECH_S = 120.0  # speech gathered before a decode: Whisper's 30 s windows stay full across chunk edges
+MAX_BUFFER_S = 1200.0    # audio held at most while gathering it (a long silence must not grow the buffer)
 
 
 @dataclass
@@ -115,7 +117,10 @@ def map_speech(source: AudioSource, gap_ms: int, encoder: SpeakerEncoder | None 
 
 def transcribe_spans(source: AudioSource, spans: tuple[list[Region], ...], transcriber: Transcriber,
                      whole: AudioChunk | None = None) -> list[list[AsrSegment]]:
-    """Second read: each channel's spans (call time) transcribed, one segment per span at most, in call time."""
+    """Second read: each channel's spans (call time) transcribed, one segment per span at most, in call time.
+
+    Spans are decoded once at least DECODE_SPEECH_S of their speech has come (or the buffer holds
+    MAX_BUFFER_S of audio, or the call ends), so Whisper packs them into full windows as it would the whole call."""
     out: list[list[AsrSegment]] = [[] for _ in spans]
     next_span = [0] * len(spans)
     carry: AudioChunk | None = None
@@ -123,16 +128,16 @@ def transcribe_spans(source: AudioSource, spans: tuple[list[Region], ...], trans
     for chunk, last in _with_last(chunks):
         buffer = _join(carry, chunk)
         end = buffer.start + buffer.duration
-        for c, channel_spans in enumerate(spans):
-            ready = []
-            while next_span[c] < len(channel_spans) and (last or channel_spans[next_span[c]][1] <= end):
-                a, b = channel_spans[next_span[c]]
-                ready.append((max(a - buffer.start, 0.0), b - buffer.start))
-                next_span[c] += 1
-            out[c] += [seg.model_copy(update={"start": round(seg.start + buffer.start, 2),
-                                              "end": round(seg.end + buffer.start, 2)})
-                       for seg in transcriber.segments(buffer.channels[c], ready)] if ready else []
-        if not last:  # keep the audio from the first span still to come
+        ready = [[(max(a - buffer.start, 0.0), b - buffer.start) for a, b in channel_spans[next_span[c]:]
+                  if last or b <= end] for c, channel_spans in enumerate(spans)]
+        speech = sum(b - a for channel in ready for a, b in channel)
+        if last or speech >= DECODE_SPEECH_S or buffer.duration >= MAX_BUFFER_S:
+            for c, regions in enumerate(ready):
+                next_span[c] += len(regions)
+                out[c] += [seg.model_copy(update={"start": round(seg.start + buffer.start, 2),
+                                                  "end": round(seg.end + buffer.start, 2)})
+                           for seg in transcriber.segments(buffer.channels[c], regions)] if regions else []
+        if not last:  # keep the audio from the first span still to decode
             waiting = [s[next_span[c]][0] for c, s in enumerate(spans) if next_span[c] < len(s)]
             carry = _tail(buffer, min([end, *waiting]) - buffer.start)
     return out
