@@ -6,6 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from winloss.pipeline.analyze import AUTO_PROCESSES_AT, embedding_processes
 from winloss.pipeline.embed import CachedEmbedder, MiniLMEmbedder, ProcessEmbedder, build_embedder
 from winloss.pipeline.sentences import text_vectors
 from winloss.pipeline.settings import EmbeddingSettings
@@ -81,3 +82,12 @@ def test_a_text_vector_is_the_word_weighted_mean_of_its_sentences():
     mean = 2 * a + 4 * b
     np.testing.assert_allclose(vectors[0], mean / np.linalg.norm(mean), rtol=1e-6)
     np.testing.assert_allclose(vectors[1], a / np.linalg.norm(a), rtol=1e-6)
+
+
+def test_worker_processes_start_only_for_runs_of_many_transcripts(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert embedding_processes("auto", transcripts=1000) == 2
+    assert embedding_processes("auto", transcripts=AUTO_PROCESSES_AT - 1) == 0  # the start would not pay off
+    assert embedding_processes(0, transcripts=1000) == 0 and embedding_processes(3, transcripts=1) == 3
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert embedding_processes("auto", transcripts=1000) == 0

@@ -4,8 +4,8 @@ import json
 from collections import defaultdict
 
 from winloss.pipeline.extract import ground
-from winloss.pipeline.extract.trackers import CompetitorTracker
-from winloss.pipeline.models import Evidence, Objection, Role
+from winloss.pipeline.extract.trackers import CompanyName, CompetitorTracker
+from winloss.pipeline.models import Evidence, Objection, Role, Transcript, Utterance
 from winloss.pipeline.transcribe import read_transcript
 
 
@@ -80,3 +80,18 @@ def test_case_sensitive_competitors_need_their_spelling(playbook):
     tracker = CompetitorTracker(strict)
     assert tracker.mentions("The intelligence quotient of the team is high.") == []
     assert [m[0] for m in tracker.mentions("We compared it with Quotient.")] == ["Quotient"]
+
+
+def test_the_company_name_as_asr_spelt_it_is_put_back_before_embedding(playbook, engines):
+    company = CompanyName(playbook)
+    assert company.restore("most teams are live on right line in two weeks") == \
+        "most teams are live on Brightline in two weeks"
+    assert company.restore("live on bright-line, we said") == "live on Brightline, we said"
+    for kept in ["Brightline is great", "we are right in line with you", "a bright light", "the right time"]:
+        assert company.restore(kept) == kept
+    # What it is for: tiny.en wrote "right line" in three demo calls, and the message then fell below threshold.
+    asr = Utterance(index=0, role=Role.rep, speaker="rep", start=0.0, end=5.0,
+                    text="Something our customers tell us. Most teams are live on right line in two weeks.")
+    found = engines.extractor.extract(Transcript(call_id="c", utterances=[asr], duration=5.0, engine="test"))
+    assert [(m.message_id, m.status.value) for m in found.messages] == [("live_in_two_weeks", "delivered")]
+    assert found.messages[0].evidence.quote == "Most teams are live on right line in two weeks."  # verbatim

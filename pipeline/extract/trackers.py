@@ -26,6 +26,7 @@ from .base import Findings
 
 ENGINE = "offline"
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]+")
+_WORD = re.compile(r"[A-Za-z0-9]+")
 # Words an ASR slip must never turn into a competitor name.
 COMMON_WORDS = frozenset([
     "patient", "quotient", "quote", "quoted", "quotes", "client", "pipeline", "pipelines", "sales", "bridge",
@@ -88,6 +89,43 @@ class CompetitorTracker:
         return list(found.values())
 
 
+class CompanyName:
+    """The company's own name as the ASR spelt it ("bright line", "right-line" for Brightline), put back before a
+    sentence is embedded, so a message that names the company still reads like the playbook's wording.
+
+    Looser than the competitor matcher (no first-letter rule), since a wrong guess here creates no finding: it only
+    changes one word of the text MiniLM compares. One or two adjacent words are tried; quotes stay verbatim."""
+
+    def __init__(self, playbook: Playbook, ratio: float = 0.85):
+        self.ratio = ratio
+        self.names = {_squash(playbook.company.name): playbook.company.name} if playbook.company.name else {}
+
+    def restore(self, text: str) -> str:
+        if not self.names:
+            return text
+        tokens = list(_WORD.finditer(text))
+        out, last, i = [], 0, 0
+        while i < len(tokens):
+            width, name = self._match(text, tokens[i: i + 2])
+            if name and text[tokens[i].start(): tokens[i + width - 1].end()] != name:
+                out += [text[last: tokens[i].start()], name]
+                last = tokens[i + width - 1].end()
+            i += width or 1
+        return "".join(out) + text[last:]
+
+    def _match(self, text: str, tokens: list[re.Match]) -> tuple[int, str | None]:
+        """(words used, the company name) for the name heard in one word, else in two adjacent ones."""
+        for width in (1, 2):
+            span = tokens[:width]
+            if len(span) < width or (width == 2 and text[span[0].end(): span[1].start()] not in (" ", "-")):
+                continue
+            key = "".join(_squash(t.group()) for t in span)
+            for squashed, name in self.names.items():
+                if abs(len(key) - len(squashed)) <= 2 and SequenceMatcher(None, key, squashed).ratio() >= self.ratio:
+                    return width, name
+        return 0, None
+
+
 class OfflineExtractor:
     name = ENGINE
 
@@ -96,6 +134,7 @@ class OfflineExtractor:
         self.settings = settings
         self.embedder = embedder
         self.competitors = CompetitorTracker(playbook)
+        self.company = CompanyName(playbook)
         self._refs: dict[str, tuple[list[str], np.ndarray]] | None = None
 
     def _references(self) -> dict[str, tuple[list[str], np.ndarray]]:
@@ -126,7 +165,7 @@ class OfflineExtractor:
         competitors = self._competitors(transcript.call_id, units)
         scored = [s for s in units if len(s.text.split()) >= self.settings.min_words]
         # Competitor names mean nothing to MiniLM; the playbook's examples say "another vendor".
-        vectors = self.embedder.embed([self.competitors.generalise(s.text) for s in scored])
+        vectors = self.embedder.embed([self.competitors.generalise(self.company.restore(s.text)) for s in scored])
         refs = self._references()
         sims = {key: vectors @ ref_vecs.T if len(scored) else np.zeros((0, len(texts)))
                 for key, (texts, ref_vecs) in refs.items()}
