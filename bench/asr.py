@@ -30,7 +30,12 @@ def measure(kind: str, audio_path: Path) -> dict:
     engines = Engines(settings, load_playbook(settings.playbook))
     audio = decode(audio_path)
     t = settings.transcription
-    _ = engines.transcriber.model  # model load is not part of the stage being timed
+    # Model load and CTranslate2's first decode (allocations, thread pool) are not part of the stage being timed:
+    # without this warm-up, whichever kind ran first in its process paid a second or two more.
+    list(engines.transcriber.model.transcribe(audio.channels[0][: 30 * 16000], language=t.language,
+                                              beam_size=t.beam_size)[0])
+    if kind == "winloss" and engines.speaker_encoder is not None:
+        engines.speaker_encoder.windows([audio.channels[0][: 16000 * 3]])  # loads resemblyzer and librosa
     start = time.perf_counter()
     if kind.startswith("winloss"):  # VAD regions packed into windows; diarization of mono calls unless -asr
         encoder = None if kind == "winloss-asr" else engines.speaker_encoder
