@@ -177,12 +177,18 @@ class ProcessEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        return self._executor().submit(_embed_in_worker, texts).result()
+        from concurrent.futures.process import BrokenProcessPool
 
-    def close(self) -> None:
+        try:
+            return self._executor().submit(_embed_in_worker, texts).result()
+        except BrokenProcessPool:  # a worker died (killed, out of memory): start a fresh pool once, not fail the run
+            self.close(wait=False)
+            return self._executor().submit(_embed_in_worker, texts).result()
+
+    def close(self, wait: bool = True) -> None:
         with self._lock:
             if self._pool is not None:
-                self._pool.shutdown()
+                self._pool.shutdown(wait=wait)
                 self._pool = None
 
 

@@ -3,6 +3,8 @@ worker processes keep MiniLM's vectors; a text's index vector is made from its s
 
 from __future__ import annotations
 
+import os
+import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -70,6 +72,17 @@ def test_worker_processes_embed_what_the_process_itself_would():
     here = MiniLMEmbedder(settings.batch_size, settings.precision).embed(TEXTS)
     assert (a * here).sum(axis=1).min() > 0.9999 and (b[::-1] * here).sum(axis=1).min() > 0.9999
     assert pooled.embed([]).shape == (0, 384)
+
+
+def test_a_dead_worker_is_replaced_and_the_run_goes_on():
+    pooled = ProcessEmbedder(32, "auto", processes=1)
+    try:
+        first = pooled.embed(TEXTS[:1])
+        for pid in list(pooled._pool._processes):  # the worker is killed, as the OOM killer would
+            os.kill(pid, signal.SIGKILL)
+        np.testing.assert_allclose(pooled.embed(TEXTS[:1]), first, atol=1e-6)
+    finally:
+        pooled.close()
 
 
 def test_a_text_vector_is_the_word_weighted_mean_of_its_sentences():
