@@ -147,7 +147,7 @@ def analyse_call(call: Call, engines: Engines, row: ManifestRow | None = None) -
         audio = AudioFile(path, settings.chunk_s)
         transcriber = engines.transcriber
         # The first read (speech, voice prints) serves the language check and the transcription alike.
-        speech = map_speech(audio, settings.turn_gap_ms, None if audio.stereo else engines.speaker_encoder)
+        speech = map_speech(audio, settings.turn_gap_ms, engines.speaker_encoder)
         if other := spoken_language(speech.first_speech, engines):
             transcriber = engines.multilingual.with_language(other[0])
             note = (f"spoken language {other[0]} (p {other[1]:.2f}), not {settings.language or 'en'}: transcribed "

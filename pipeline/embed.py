@@ -114,6 +114,10 @@ class CachedEmbedder:
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        """Stop what the inner embedder runs beside this process (ProcessEmbedder's workers), if anything."""
+        getattr(self.inner, "close", lambda: None)()
+
     def embed(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             found = {t: self._vectors[t] for t in texts if t in self._vectors}

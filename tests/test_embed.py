@@ -104,3 +104,13 @@ def test_worker_processes_start_only_for_runs_of_many_transcripts(monkeypatch):
     assert embedding_processes(0, transcripts=1000) == 0 and embedding_processes(3, transcripts=1) == 3
     monkeypatch.setattr("os.cpu_count", lambda: 1)
     assert embedding_processes("auto", transcripts=1000) == 0
+
+
+def test_closing_the_cache_stops_the_workers_behind_it():
+    """The default config puts the cache in front of the workers; the flow's Engines.close must reach them."""
+    cached = build_embedder(EmbeddingSettings(), processes=1)
+    assert isinstance(cached, CachedEmbedder) and isinstance(cached.inner, ProcessEmbedder)
+    cached.embed(TEXTS[:1])
+    workers = list(cached.inner._pool._processes.values())
+    cached.close()
+    assert cached.inner._pool is None and not any(w.is_alive() for w in workers)

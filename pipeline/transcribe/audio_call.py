@@ -80,7 +80,10 @@ def _safe_cut(spans: list[list[Region]], limit: float) -> float:
 
 
 def map_speech(source: AudioSource, gap_ms: int, encoder: SpeakerEncoder | None = None) -> SpeechMap:
-    """First read: speech regions of every channel, and voice prints when `encoder` is given (mono calls)."""
+    """First read: speech regions of every channel, and voice prints when `encoder` is given and the call is mono
+    (a stereo call's channels already are its speakers)."""
+    if source.stereo:
+        encoder = None
     regions: list[list[Region]] | None = None
     prints: list[np.ndarray] = []
     where: list[tuple[int, float]] = []
@@ -149,7 +152,7 @@ def transcribe_audio(call_id: str, audio: AudioSource, transcriber: Transcriber,
                      speech: SpeechMap | None = None) -> Transcript:
     """`speech`: the call's first read when the caller already made it (with the same gap and encoder)."""
     if speech is None:
-        speech = map_speech(audio, gap_ms, encoder if not audio.stereo else None)
+        speech = map_speech(audio, gap_ms, encoder)
     if audio.stereo:
         roles = channel_roles(stereo_roles)
         left, right = speech.regions
