@@ -36,7 +36,7 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/asr.py
 
-# Regenerate the synthetic demo corpus (needs Debian's espeak-ng, sox and ffmpeg).
+# Regenerate the synthetic demo corpus (needs Debian's flite, festival, festvox-us-slt-hts, sox and ffmpeg).
 corpus: $(STAMP)
 	$(BIN)/python examples/make_corpus.py
 

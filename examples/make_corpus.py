@@ -3,14 +3,14 @@
 
 Writes, deterministically (fixed seed):
   examples/scripts/call_NN.txt   role-labelled dialogue, `[mm:ss] REP: text` (also a valid winloss transcript)
-  examples/calls/call_NN.opus    the call spoken by espeak-ng: rep and customer with distinct voices;
+  examples/calls/call_NN.opus    the call spoken by flite and festival voices (rep and customer distinct speakers);
                                  even calls stereo (rep left, customer right), odd calls mono
   examples/labels.jsonl          ground truth: every objection (category, answered or not), competitor
                                  mention (who said it) and message use (delivered/paraphrased/contradicted),
                                  with the line it is on and that line's start/end in the audio
   examples/calls.csv, examples/deals.csv   the manifest and the CRM export
 
-Needs Debian's espeak-ng and ffmpeg (libopus). Run: `make corpus` or `python examples/make_corpus.py`.
+Needs Debian's flite, festival, festvox-us-slt-hts, sox and ffmpeg (libopus). Run: `make corpus` or `python examples/make_corpus.py`.
 
 The corpus holds planted patterns for the report to find: Quotient comes up mostly in lost deals; the
 forecast_accuracy message is used mostly in won deals; price objections are answered in wins and brushed off in
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-RATE = 22050
+RATE = 16000
 SEED = 20261124
 
 # ---------------------------------------------------------------------------------------------- the scenarios
@@ -284,22 +284,44 @@ def build_dialogue(spec: Spec, customer: str, account: str, rng: random.Random) 
 
 
 # ---------------------------------------------------------------------------------------------- the audio
-REP_VOICES = [("en-us+m3", 40, 160), ("en-us+m7", 30, 165), ("en+m2", 45, 158), ("en-us+m1", 35, 162)]
-CUSTOMER_VOICES = [("en-gb+f3", 65, 150), ("en-gb+f2", 70, 155), ("en-gb-x-rp+f4", 60, 150), ("en+f5", 75, 152)]
+@dataclass(frozen=True)
+class Voice:
+    """One speaker: a flite or festival voice, shifted in pitch (cents) and tempo by sox for variety."""
+
+    engine: str  # "flite" | "festival"
+    name: str
+    pitch: int = 0
+    tempo: float = 1.0
 
 
-def speak(text: str, voice: tuple[str, int, int]) -> np.ndarray:
-    name, pitch, speed = voice
-    wav = subprocess.run(["espeak-ng", "-v", name, "-p", str(pitch), "-s", str(speed), "--stdout", text],
-                         check=True, capture_output=True).stdout
-    with wave.open(io.BytesIO(wav)) as w:
-        assert w.getframerate() == RATE, w.getframerate()
-        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
-    nz = np.flatnonzero(np.abs(pcm) > 1e-3)  # espeak pads with silence; trim it so timings are the speech
+# Reps and customers are drawn so that no call pairs two voices of one underlying speaker (mono calls are
+# diarized by voice): reps rms/awb meet customers slt/slt-hts; reps kal/slt-hts meet customers awb/rms.
+REP_VOICES = [Voice("flite", "rms"), Voice("flite", "awb", tempo=1.05), Voice("flite", "kal16", pitch=-50),
+              Voice("festival", "cmu_us_slt_arctic_hts", tempo=1.08)]
+CUSTOMER_VOICES = [Voice("flite", "slt", tempo=0.97), Voice("flite", "awb", pitch=-150),
+                   Voice("festival", "cmu_us_slt_arctic_hts", pitch=-120, tempo=1.0),
+                   Voice("flite", "rms", pitch=250, tempo=1.05)]
+
+
+def speak(text: str, voice: Voice) -> np.ndarray:
+    with tempfile.TemporaryDirectory() as tmp:
+        raw, out = Path(tmp) / "raw.wav", Path(tmp) / "out.wav"
+        if voice.engine == "flite":
+            subprocess.run(["flite", "-voice", voice.name, "-t", text, "-o", str(raw)], check=True)
+        else:
+            subprocess.run(["text2wave", "-eval", f"(voice_{voice.name})", "-o", str(raw)], input=text.encode(),
+                           check=True, capture_output=True)
+        effects = (["pitch", str(voice.pitch)] if voice.pitch else []) + \
+                  (["tempo", "-s", str(voice.tempo)] if voice.tempo != 1.0 else [])
+        subprocess.run(["sox", "-G", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(out), *effects], check=True)
+        with wave.open(str(out)) as w:
+            pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
+    pcm = pcm * (0.7 / max(float(np.abs(pcm).max()), 1e-6))  # voices differ in loudness; level them
+    nz = np.flatnonzero(np.abs(pcm) > 1e-3)  # the engines pad with silence; trim it so timings are the speech
     return pcm[nz[0]: nz[-1] + 1] if nz.size else pcm
 
 
-def render(lines: list[Line], stereo: bool, voices: dict[str, tuple], rng: random.Random,
+def render(lines: list[Line], stereo: bool, voices: dict[str, Voice], rng: random.Random,
            out: Path) -> list[tuple[float, float]]:
     cursor = 0.6
     clips, spans = [], []

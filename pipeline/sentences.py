@@ -16,6 +16,29 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in (m.group().strip() for m in _SENTENCE.finditer(text)) if s]
 
 
+_CLAUSE_BREAK = re.compile(r"\s*[,;:]\s+|\s+[-\u2013\u2014]+\s+")
+MAX_CLAUSES = 6
+
+
+def clause_runs(sentence: str, min_words: int = 3) -> list[str]:
+    """The runs of adjacent clauses in a sentence (split at commas, semicolons, colons and dashes), besides the
+    whole sentence, of at least `min_words` words each.
+
+    An ASR system punctuates as it hears: "Something our customers tell us, pricing is per team, not per seat"
+    is one sentence to it where a script has two, and the lead-in dilutes the claim's embedding. Scoring a
+    sentence by its best run lets the claim stand on its own. Sentences of more than MAX_CLAUSES clauses give
+    only the runs that drop clauses from one end.
+    """
+    parts = [p for p in _CLAUSE_BREAK.split(sentence.strip()) if p]
+    if len(parts) < 2:
+        return []
+    n = len(parts)
+    spans = ([(i, j) for i in range(n) for j in range(i + 1, n + 1) if (i, j) != (0, n)] if n <= MAX_CLAUSES
+             else [(i, n) for i in range(1, n)] + [(0, j) for j in range(1, n)])
+    runs = (", ".join(parts[i:j]) for i, j in spans)
+    return list(dict.fromkeys(r for r in runs if len(r.split()) >= min_words))
+
+
 def text_vectors(embedder: Embedder, texts: list[str]) -> np.ndarray:
     """One unit vector per text: the word-weighted mean of its sentences' vectors.
 

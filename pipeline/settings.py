@@ -61,6 +61,12 @@ class ExtractionSettings(_Section):
     message_delivered_threshold: float = Field(0.78, ge=0, le=1)
     message_paraphrased_threshold: float = Field(0.68, ge=0, le=1)
     contradiction_threshold: float = Field(0.70, ge=0, le=1)
+    contradiction_evidence_threshold: float = Field(
+        0.60, ge=0, le=1, description="similarity to a forbidden claim that suffices when the sentence's figure "
+        "disagrees with the message's, or it negates an affirmative message")
+    message_figure_threshold: float = Field(
+        0.41, ge=0, le=1, description="similarity that suffices for 'paraphrased' when the message's figure agrees")
+    figure_ratio: float = Field(2.0, gt=1, description="figures this many times apart disagree (2 weeks vs 1 month)")
     min_words: int = Field(3, ge=1)
     context_threshold: float = Field(0.55, ge=0, le=1, description="competitor context from examples, no cue")
 

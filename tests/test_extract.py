@@ -72,6 +72,11 @@ def test_competitor_tracker_matches_aliases_and_asr_slips_but_not_common_words(p
     assert names("We are also evaluating quotient.") == ["Quotient"]  # ASR lower-cases names it does not know
     assert names("The pipeline is fine, and the bridge too.") == []
     assert names("Our patient sales team quoted a price.") == []
+    # Slips on the new demo voices: a sound-alike first letter, a lost syllable. Not a common English word.
+    assert names("We looked at Vipewise last year.") == ["Pipewise"]
+    assert names("We looked at by Pwise last year.") == ["Pipewise"]
+    # ... but a slip onto a real word is never a name, however close ("pipelines", "questioned", "likewise").
+    assert names("Our pipelines are fine, likewise the process, he questioned it.") == []
 
 
 def test_case_sensitive_competitors_need_their_spelling(playbook):
@@ -95,3 +100,47 @@ def test_the_company_name_as_asr_spelt_it_is_put_back_before_embedding(playbook,
     found = engines.extractor.extract(Transcript(call_id="c", utterances=[asr], duration=5.0, engine="test"))
     assert [(m.message_id, m.status.value) for m in found.messages] == [("live_in_two_weeks", "delivered")]
     assert found.messages[0].evidence.quote == "Most teams are live on right line in two weeks."  # verbatim
+
+
+def _rep(text: str) -> Transcript:
+    return Transcript(call_id="c", duration=6.0, engine="test",
+                      utterances=[Utterance(index=0, role=Role.rep, speaker="rep", start=0.0, end=6.0, text=text)])
+
+
+def _messages(engines, text: str) -> list[tuple[str, str]]:
+    return sorted((m.message_id, m.status.value) for m in engines.extractor.extract(_rep(text)).messages)
+
+
+def test_a_figure_that_disagrees_with_the_message_is_a_contradiction(engines):
+    """The message promises two weeks: MiniLM finds "two months" nearly the same sentence; the figure decides."""
+    assert _messages(engines, "Most teams are live on Brightline in two weeks.") == [("live_in_two_weeks",
+                                                                                        "delivered")]
+    assert _messages(engines, "Most teams are live on Brightline in about three months.") == [
+        ("live_in_two_weeks", "contradicted")]
+    # Stating the message's own figure beside another one is no contradiction.
+    assert _messages(engines, "Most teams are live on Brightline in two weeks, and the kickoff takes a day.") == [
+        ("live_in_two_weeks", "delivered")]
+
+
+def test_the_messages_own_figure_backs_a_loose_paraphrase(engines):
+    """"Up and running within a couple of weeks" is too far from the playbook's words for MiniLM alone (0.48),
+    but it states the message's two weeks. Without the figure, the same kind of sentence delivers nothing."""
+    text = "We usually get teams like yours up and running within a couple of weeks."
+    assert _messages(engines, text) == [("live_in_two_weeks", "paraphrased")]
+    assert _messages(engines, "We usually get teams like yours to the next stage of their planning.") == []
+
+
+def test_a_denial_of_an_affirmative_message_is_a_contradiction(engines):
+    """ASR garbled "our security certification", so the sentence is only 0.63 like the forbidden claim; the
+    hedge "still working on" against "Brightline is SOC 2 certified" makes it a contradiction."""
+    text = "One thing worth knowing, we are still working on hours a clarity certification."
+    assert _messages(engines, text) == [("security_certified", "contradicted")]
+    # A message that itself negates ("not per seat") is not contradicted by a negation.
+    assert _messages(engines, "Pricing is per team, not per seat, so your bill does not grow with every new hire.") \
+        == [("team_pricing", "delivered")]
+
+
+def test_a_lead_in_joined_by_the_asr_does_not_hide_the_message(engines):
+    """The scripts say "Something our customers tell us. Most teams are live..."; ASR joins them with a comma."""
+    joined = "Something her customers tell us, most teams are living Brightline in two weeks and we do the setup."
+    assert _messages(engines, joined) == [("live_in_two_weeks", "delivered")]

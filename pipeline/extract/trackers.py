@@ -20,19 +20,28 @@ from ..models import (
     Transcript,
     Utterance,
 )
-from ..sentences import split_sentences
+from ..sentences import clause_runs, split_sentences
 from ..settings import ExtractionSettings, Playbook
 from .base import Findings
+from .claims import Claim, agreement, disagreement, negated, quantities
 
 ENGINE = "offline"
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]+")
 _WORD = re.compile(r"[A-Za-z0-9]+")
-# Words an ASR slip must never turn into a competitor name.
-COMMON_WORDS = frozenset([
-    "patient", "quotient", "quote", "quoted", "quotes", "client", "pipeline", "pipelines", "sales", "bridge",
-    "bridges", "otherwise", "likewise", "wise", "piping", "pipes", "recipient", "convenient", "efficient",
-    "sufficient",
-])
+# First letters an ASR system confuses: a name heard as "Vipewise" or "Bipewise" is still Pipewise.
+_SOUND_ALIKE = [set("pbvf"), set("kcqg"), set("td"), set("szc"), set("mn"), set("aeiouy")]
+
+
+def _alike(a: str, b: str) -> bool:
+    return a == b or any(a in group and b in group for group in _SOUND_ALIKE)
+
+
+def is_common_word(token: str, zipf: float = 3.0) -> bool:
+    """An English word used at least `zipf` on the Zipf scale (3.0: once per million words; wordfreq's corpus
+    counts). An ASR slip that lands on such a word ("pipelines", "questioned") is never read as a name."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(token, "en") >= zipf
 
 
 @dataclass(frozen=True)
@@ -50,10 +59,13 @@ def _squash(text: str) -> str:
 
 
 class CompetitorTracker:
-    """Alias matching on word boundaries, plus a guarded fuzzy match for ASR misspellings."""
+    """Alias matching on word boundaries, plus a guarded fuzzy match for ASR misspellings: only a word that is not
+    a common English word, of 5+ letters, starting with the alias's letter or one that sounds alike, and within
+    `fuzzy_ratio` of the alias ("Quotian", "Vipewise", "Pwise")."""
 
-    def __init__(self, playbook: Playbook, fuzzy_ratio: float = 0.8):
+    def __init__(self, playbook: Playbook, fuzzy_ratio: float = 0.75, common_zipf: float = 3.0):
         self.fuzzy_ratio = fuzzy_ratio
+        self.common_zipf = common_zipf
         self.patterns = []
         self.squashed: dict[str, str] = {}
         for comp in playbook.competitors:
@@ -63,7 +75,8 @@ class CompetitorTracker:
                 flags = 0 if comp.case_sensitive else re.IGNORECASE
                 pattern = re.compile(r"(?<![A-Za-z0-9])" + r"[\s-]*".join(words) + r"(?![A-Za-z0-9])", flags)
                 self.patterns.append((comp.name, alias, pattern))
-                self.squashed.setdefault(_squash(alias), comp.name)
+                if not comp.case_sensitive:
+                    self.squashed.setdefault(_squash(alias), comp.name)
 
     def generalise(self, text: str) -> str:
         for _name, _alias, pattern in self.patterns:
@@ -78,10 +91,10 @@ class CompetitorTracker:
                 found.setdefault(name, (name, m.group(), 1.0))
         for token in _TOKEN.findall(text):
             key = _squash(token)
-            if len(key) < 5 or token.lower() in COMMON_WORDS:
+            if len(key) < 5 or is_common_word(token, self.common_zipf):
                 continue
             for alias_key, name in self.squashed.items():
-                if name in found or key[0] != alias_key[0]:
+                if name in found or not _alike(key[0], alias_key[0]):
                     continue
                 ratio = SequenceMatcher(None, key, alias_key).ratio()
                 if ratio >= self.fuzzy_ratio:
@@ -135,6 +148,7 @@ class OfflineExtractor:
         self.embedder = embedder
         self.competitors = CompetitorTracker(playbook)
         self.company = CompanyName(playbook)
+        self._claims = {m.id: Claim.of([m.text, *m.paraphrases]) for m in playbook.messages}
         self._refs: dict[str, tuple[list[str], np.ndarray]] | None = None
 
     def _references(self) -> dict[str, tuple[list[str], np.ndarray]]:
@@ -164,14 +178,34 @@ class OfflineExtractor:
         units = [s for u in transcript.utterances for s in sentences(u)]
         competitors = self._competitors(transcript.call_id, units)
         scored = [s for s in units if len(s.text.split()) >= self.settings.min_words]
-        # Competitor names mean nothing to MiniLM; the playbook's examples say "another vendor".
-        vectors = self.embedder.embed([self.competitors.generalise(self.company.restore(s.text)) for s in scored])
-        refs = self._references()
-        sims = {key: vectors @ ref_vecs.T if len(scored) else np.zeros((0, len(texts)))
-                for key, (texts, ref_vecs) in refs.items()}
+        sims = self._similarities(scored)
         objections = self._objections(transcript.call_id, scored, sims)
         messages = self._messages(transcript.call_id, scored, sims)
         return Findings(self._handling(transcript, objections), self._contexts(competitors), messages)
+
+    def _similarities(self, scored: list[Sentence]) -> dict[str, np.ndarray]:
+        """Per reference group, a (sentences x examples) similarity matrix.
+
+        For the playbook's messages a sentence scores its best over itself and its runs of clauses
+        (`clause_runs`): the ASR joins a rep's lead-in and claim into one sentence. Objections keep the whole
+        sentence, whose context ("we looked at it, but...") decides what a customer means."""
+        texts, starts = [], []
+        for s in scored:
+            starts.append(len(texts))
+            texts.append(s.text)
+            if s.utterance.role is not Role.customer:
+                texts += clause_runs(s.text, self.settings.min_words)
+        # Competitor names mean nothing to MiniLM; the playbook's examples say "another vendor".
+        vectors = self.embedder.embed([self.competitors.generalise(self.company.restore(t)) for t in texts])
+        sims = {}
+        for key, (examples, ref_vecs) in self._references().items():
+            if not scored:
+                sims[key] = np.zeros((0, len(examples)))
+            elif key.startswith(("msg:", "forbid:")):
+                sims[key] = np.maximum.reduceat(vectors @ ref_vecs.T, starts, axis=0)
+            else:
+                sims[key] = vectors[starts] @ ref_vecs.T
+        return sims
 
     def _closer(self, texts: list[str], yes: str, no: str) -> list[bool | None]:
         """For each text: is it closer to the `yes` examples than to the `no` ones? None when either is missing."""
@@ -281,14 +315,26 @@ class OfflineExtractor:
         for row, s in enumerate(scored):
             if s.utterance.role is Role.customer or s.text.endswith("?"):
                 continue  # a question delivers no claim
+            figures, denies = quantities(s.text), negated(s.text)
             for msg in self.playbook.messages:
                 positive = float(sims[f"msg:{msg.id}"][row].max())
                 forbidden = float(sims[f"forbid:{msg.id}"][row].max()) if msg.forbidden else 0.0
+                claim = self._claims[msg.id]
+                # Weaker similarity suffices with a second, independent sign (claims.py): a figure that disagrees
+                # with the message's, a denial of an affirmative message, or the message's own figure.
+                clash = bool(figures) and disagreement(claim.figures, figures, self.settings.figure_ratio) is not None
+                evidence = forbidden >= self.settings.contradiction_evidence_threshold and forbidden > positive
                 if forbidden >= self.settings.contradiction_threshold and forbidden > positive:
+                    status, score = MessageStatus.contradicted, forbidden
+                elif clash and (evidence or positive >= self.settings.message_paraphrased_threshold):
+                    status, score = MessageStatus.contradicted, max(positive, forbidden)
+                elif denies and not claim.negated and evidence:
                     status, score = MessageStatus.contradicted, forbidden
                 elif positive >= self.settings.message_delivered_threshold:
                     status, score = MessageStatus.delivered, positive
-                elif positive >= self.settings.message_paraphrased_threshold:
+                elif positive >= self.settings.message_paraphrased_threshold or (
+                        positive >= self.settings.message_figure_threshold and not clash
+                        and agreement(claim.figures, figures, self.settings.figure_ratio)):
                     status, score = MessageStatus.paraphrased, positive
                 else:
                     continue
