@@ -10,7 +10,8 @@ Writes, deterministically (fixed seed):
                                  with the line it is on and that line's start/end in the audio
   examples/calls.csv, examples/deals.csv   the manifest and the CRM export
 
-Needs Debian's flite, festival, festvox-us-slt-hts, sox and ffmpeg (libopus). Run: `make corpus` or `python examples/make_corpus.py`.
+Needs Debian's flite, festival, festvox-us-slt-hts, sox and ffmpeg (libopus).
+Run: `make corpus` or `python examples/make_corpus.py`.
 
 The corpus holds planted patterns for the report to find: Quotient comes up mostly in lost deals; the
 forecast_accuracy message is used mostly in won deals; price objections are answered in wins and brushed off in
@@ -20,7 +21,6 @@ losses; five messages are contradicted; three calls carry no objection; reps nam
 from __future__ import annotations
 
 import csv
-import io
 import json
 import random
 import subprocess

@@ -1,7 +1,6 @@
 """Figures and polarity of claims, and runs of clauses: the pieces the offline engine judges messages with."""
 
 import pytest
-
 from winloss.pipeline.extract.claims import Claim, agreement, disagreement, negated, quantities
 from winloss.pipeline.sentences import MAX_CLAUSES, clause_runs
 

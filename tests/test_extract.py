@@ -77,6 +77,9 @@ def test_competitor_tracker_matches_aliases_and_asr_slips_but_not_common_words(p
     assert names("We looked at by Pwise last year.") == ["Pipewise"]
     # ... but a slip onto a real word is never a name, however close ("pipelines", "questioned", "likewise").
     assert names("Our pipelines are fine, likewise the process, he questioned it.") == []
+    # Before embedding, a name heard as a slip is generalised like an exact one (the examples say "another vendor").
+    assert tracker.generalise("Quotian already does most of it, unlike Sales Bridge.") == \
+        "another vendor already does most of it, unlike another vendor."
 
 
 def test_case_sensitive_competitors_need_their_spelling(playbook):

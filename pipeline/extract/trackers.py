@@ -79,8 +79,12 @@ class CompetitorTracker:
                     self.squashed.setdefault(_squash(alias), comp.name)
 
     def generalise(self, text: str) -> str:
+        """The text with every competitor it names, exactly or as an ASR slip, replaced by "another vendor"."""
         for _name, _alias, pattern in self.patterns:
             text = pattern.sub("another vendor", text)
+        for _name, heard, confidence in self.mentions(text):
+            if confidence < 1.0:
+                text = re.sub(r"(?<![A-Za-z0-9])" + re.escape(heard) + r"(?![A-Za-z0-9])", "another vendor", text)
         return text
 
     def mentions(self, text: str) -> list[tuple[str, str, float]]:
