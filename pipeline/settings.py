@@ -19,7 +19,7 @@ from .errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/winloss.toml")
 # Bump when a change to the code alters what the analysis of a call produces, so stored calls are redone.
-ANALYSIS_REVISION = 4
+ANALYSIS_REVISION = 5
 
 
 class _Section(BaseModel):
