@@ -238,3 +238,24 @@ class CallOutcome(_Frozen):
 def mmss(seconds: float) -> str:
     total = round(seconds)
     return f"{total // 60:02d}:{total % 60:02d}"
+
+
+ANY_LABEL = "*"  # a verdict about the kind itself: "not an objection at all", or "an objection, category unknown"
+
+
+class Label(_Frozen):
+    """A person's verdict on one sentence: is it a finding of this kind and label (category or message id)?
+
+    `label = "*"` judges the kind alone. "No, that is a timing objection" is two labels: (price, no), (timing, yes).
+    The sentence's text is kept with the label, so the learner trains from labels alone and a label still finds its
+    sentence when the call is analysed again."""
+
+    call_id: str
+    utterance_index: int = Field(ge=0)
+    text: str = Field(min_length=1)
+    kind: FindingKind
+    label: str = Field(min_length=1)
+    verdict: bool
+    source: Literal["review", "suggest", "import", "page"] = "review"
+    who: str | None = None
+    at: dt.datetime | None = None

@@ -15,7 +15,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from .errors import NotFoundError, StoreError
-from .models import Call, CallAnalysis, CallOutcome, Deal, FlatFinding, Outcome, Role, Transcript, Utterance
+from .models import (
+    Call,
+    CallAnalysis,
+    CallOutcome,
+    Deal,
+    FindingKind,
+    FlatFinding,
+    Label,
+    Outcome,
+    Role,
+    Transcript,
+    Utterance,
+)
 
 metadata = sa.MetaData()
 
@@ -95,6 +107,21 @@ runs = sa.Table(
     sa.Column("failures", sa.Text, default="[]"),
 )
 
+# People's verdicts on sentences. No foreign key to calls: re-analysing a call replaces its rows, never its labels.
+labels = sa.Table(
+    "labels", metadata,
+    sa.Column("label_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(32), nullable=False, index=True),
+    sa.Column("utterance_index", sa.Integer, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False, index=True),
+    sa.Column("label", sa.String(128), nullable=False),
+    sa.Column("verdict", sa.Boolean, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("who", sa.String(128)),
+    sa.Column("at", sa.DateTime, nullable=False),
+)
+
 
 def _v1(conn: Connection) -> None:
     metadata.create_all(conn)
@@ -123,7 +150,12 @@ def _v3(conn: Connection) -> None:
 
 # One function per schema step, applied in order and recorded in meta.schema_version. A fresh store is created
 # from the current tables by _v1, so later steps check before they alter.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
+def _v4(conn: Connection) -> None:
+    """labels: verdicts on sentences, which the learner trains on."""
+    labels.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -221,6 +253,27 @@ class Store:
                 unchanged=sum(o.status == "unchanged" for o in outcomes),
                 failed=len(failed), failures=json.dumps(failed)))
 
+    def save_labels(self, items: Iterable[Label]) -> int:
+        """Each verdict replaces an earlier one on the same sentence, kind and label; one transaction per call."""
+        n = 0
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        with self.engine.begin() as conn:
+            for item in items:
+                conn.execute(sa.delete(labels).where(
+                    labels.c.call_id == item.call_id, labels.c.utterance_index == item.utterance_index,
+                    labels.c.text == item.text, labels.c.kind == item.kind.value, labels.c.label == item.label))
+                conn.execute(sa.insert(labels).values(**item.model_dump(mode="python", exclude={"at"}),
+                                                      at=item.at or now))
+                n += 1
+        return n
+
+    def labels(self, kind: FindingKind | None = None) -> list[Label]:
+        q = sa.select(labels).order_by(labels.c.label_id)
+        if kind:
+            q = q.where(labels.c.kind == kind.value)
+        with self.engine.connect() as conn:
+            return [Label.model_validate({k: r[k] for k in Label.model_fields}) for r in conn.execute(q).mappings()]
+
     # -- reads ----------------------------------------------------------------------------------------------
     def fingerprint_of(self, call_id: str) -> str | None:
         with self.engine.connect() as conn:
@@ -293,7 +346,7 @@ class Store:
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-                    for t in (calls, deals, utterances, findings)}
+                    for t in (calls, deals, utterances, findings, labels)}
 
     def call_ids(self, rep: str | None = None, outcome: str | None = None, since: dt.date | None = None,
                  until: dt.date | None = None, competitor: str | None = None) -> list[str] | None:

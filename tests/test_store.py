@@ -9,6 +9,8 @@ from winloss.pipeline.models import (
     CallAnalysis,
     CompetitorMention,
     Evidence,
+    FindingKind,
+    Label,
     Role,
     Transcript,
     Utterance,
@@ -31,7 +33,7 @@ def test_saving_a_call_twice_replaces_it(database_url):
     store = Store(database_url)
     store.save_analysis(_analysis(5), "fp1")
     store.save_analysis(_analysis(3), "fp2")
-    assert store.counts() == {"calls": 1, "deals": 0, "utterances": 3, "findings": 1}
+    assert store.counts() == {"calls": 1, "deals": 0, "utterances": 3, "findings": 1, "labels": 0}
     assert store.fingerprint_of("abc123") == "fp2"
     assert store.schema_version() == SCHEMA_VERSION
 
@@ -79,9 +81,24 @@ def test_a_version_1_store_is_upgraded_in_place(database_url):
                               ("calls", "dropped_findings"), ("findings", "answered"), ("findings", "accepted"),
                               ("findings", "context")]:
             conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        conn.execute(sa.text("DROP TABLE labels"))
         conn.execute(sa.update(meta).values(value="1"))
     store = Store(database_url)
-    assert store.schema_version() == SCHEMA_VERSION == 3
+    assert store.schema_version() == SCHEMA_VERSION == 4
+    assert store.labels() == []
     assert store.counts()["utterances"] == 3
     assert store.transcript("abc123").role_confidence is None
     assert [f.answered for f in store.findings("abc123")] == [None] * store.counts()["findings"]
+
+
+def test_labels_survive_reanalysis_and_a_new_verdict_replaces_the_old(database_url):
+    store = Store(database_url)
+    store.save_analysis(_analysis(), "fp")
+    said = Label(call_id="abc123", utterance_index=1, text="That is too expensive.", kind=FindingKind.objection,
+                 label="price", verdict=True, who="ana")
+    store.save_labels([said])
+    store.save_analysis(_analysis(), "fp2")  # the call analysed again: its rows are replaced, its labels are not
+    assert [(lb.label, lb.verdict, lb.who) for lb in store.labels()] == [("price", True, "ana")]
+    store.save_labels([said.model_copy(update={"verdict": False})])
+    assert [lb.verdict for lb in store.labels(FindingKind.objection)] == [False]
+    assert store.labels(FindingKind.message) == []
