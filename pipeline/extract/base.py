@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..embed import Embedder
 from ..errors import ConfigError
 from ..models import CompetitorMention, LLMUsage, MessageUse, Objection, Transcript
 from ..settings import Playbook, Settings
+
+if TYPE_CHECKING:
+    from .learning import LearnedTrackers
 
 
 @dataclass(frozen=True)
@@ -29,10 +32,11 @@ class Extractor(Protocol):
     def extract(self, transcript: Transcript) -> Findings: ...
 
 
-def build_extractor(settings: Settings, playbook: Playbook, embedder: Embedder) -> Extractor:
+def build_extractor(settings: Settings, playbook: Playbook, embedder: Embedder,
+                    learned: LearnedTrackers | None = None) -> Extractor:
     from .trackers import OfflineExtractor
 
-    offline = OfflineExtractor(playbook, settings.extraction, embedder)
+    offline = OfflineExtractor(playbook, settings.extraction, embedder, learned)
     if settings.extraction.engine == "offline":
         return offline
     if settings.extraction.engine == "llm":

@@ -13,6 +13,7 @@ from ..embed import Embedder
 from ..models import (
     CompetitorMention,
     Evidence,
+    FindingKind,
     MessageStatus,
     MessageUse,
     Objection,
@@ -24,6 +25,8 @@ from ..sentences import clause_runs, split_sentences
 from ..settings import ExtractionSettings, Playbook
 from .base import Findings
 from .claims import Claim, agreement, disagreement, negated, quantities
+from .learning import LearnedTrackers
+from .negatives import NOT_OBJECTIONS
 
 ENGINE = "offline"
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]+")
@@ -48,6 +51,18 @@ def is_common_word(token: str, zipf: float = 3.0) -> bool:
 class Sentence:
     utterance: Utterance
     text: str
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A customer sentence as the objection tracker sees it: its closest category, and how far past the decision it
+    is (margin > 0: an objection)."""
+
+    sentence: Sentence
+    category: str
+    margin: float
+    confidence: float
+    similarity: float  # to the category's closest example
 
 
 def sentences(utterance: Utterance) -> list[Sentence]:
@@ -146,8 +161,10 @@ class CompanyName:
 class OfflineExtractor:
     name = ENGINE
 
-    def __init__(self, playbook: Playbook, settings: ExtractionSettings, embedder: Embedder):
+    def __init__(self, playbook: Playbook, settings: ExtractionSettings, embedder: Embedder,
+                 learned: LearnedTrackers | None = None):
         self.playbook = playbook
+        self.learned = learned
         self.settings = settings
         self.embedder = embedder
         self.competitors = CompetitorTracker(playbook)
@@ -161,14 +178,20 @@ class OfflineExtractor:
             groups: dict[str, list[str]] = {}
             for cat in self.playbook.objections:
                 groups[f"obj:{cat.category}"] = cat.examples
+            confirmed = self.learned.examples(FindingKind.message) if self.learned else {}
             for msg in self.playbook.messages:
-                groups[f"msg:{msg.id}"] = [msg.text, *msg.paraphrases]
+                groups[f"msg:{msg.id}"] = [msg.text, *msg.paraphrases, *confirmed.get(msg.id, [])]
                 if msg.forbidden:
                     groups[f"forbid:{msg.id}"] = msg.forbidden
             for side, examples in self.playbook.handling.model_dump().items():
                 groups[f"handle:{side}"] = examples
             for ctx in self.playbook.competitor_contexts:
                 groups[f"ctx:{ctx.context}"] = ctx.examples
+            groups["not:objection"] = [*NOT_OBJECTIONS, *self.playbook.not_objections]
+            if self.learned:  # sentences a reviewer confirmed join their category's examples
+                for category, texts in self.learned.examples(FindingKind.objection).items():
+                    if f"obj:{category}" in groups:
+                        groups[f"obj:{category}"] = [*groups[f"obj:{category}"], *texts]
             groups = {key: texts for key, texts in groups.items() if texts}
             texts = [t for group in groups.values() for t in group]
             vectors = self.embedder.embed(texts)
@@ -288,31 +311,61 @@ class OfflineExtractor:
         return out
 
     def _objections(self, call_id: str, scored: list[Sentence], sims: dict) -> list[Objection]:
-        cats = [c for c in self.playbook.objections]
-        best: dict[int, tuple[float, str, Sentence]] = {}
-        for row, s in enumerate(scored):
-            if s.utterance.role is Role.rep:
+        """One objection per customer turn at most: its sentence most like a category's examples."""
+        best: dict[int, Judged] = {}
+        for j in self._objection_margins(scored, sims):
+            idx = j.sentence.utterance.index
+            if j.margin > 0 and (idx not in best or (best[idx].confidence, best[idx].similarity) <
+                                 (j.confidence, j.similarity)):
+                best[idx] = j
+        return [Objection(evidence=self._evidence(call_id, j.sentence), confidence=min(1.0, j.confidence),
+                          engine=ENGINE, category=j.category) for j in best.values()]
+
+    def objection_margins(self, transcript: Transcript) -> list[Judged]:
+        """Every customer sentence with its closest category and its margin: how far past the decision it is
+        (> 0: an objection). The sentences nearest 0 are the ones worth a reviewer's verdict."""
+        scored = [s for u in transcript.utterances for s in sentences(u)
+                  if len(s.text.split()) >= self.settings.min_words]
+        return self._objection_margins(scored, self._similarities(scored))
+
+    def _objection_margins(self, scored: list[Sentence], sims: dict) -> list[Judged]:
+        """Zero-shot: closer to an objection example than to anything
+        that is not an objection (greetings, thanks, agreement, plain questions, the playbook's `not_objections`),
+        and similar enough to one. A learned detector (extract/learning.py), once labels allow, decides instead."""
+        rows = [row for row, s in enumerate(scored) if s.utterance.role is not Role.rep]
+        if not rows or not self.playbook.objections:
+            return []
+        learned = self.learned.detector(FindingKind.objection) if self.learned else None
+        if learned:  # the learned detector judges whole customer turns, the unit a reviewer answers for
+            turns = list(dict.fromkeys(scored[r].utterance for r in rows))
+            chance = dict(zip(turns, learned.probabilities([u.text for u in turns], self.embedder), strict=True))
+        out = []
+        for row in rows:
+            category, top = self._category(scored[row].text.lower(), row, sims)
+            if category is None:
                 continue
-            lowered = s.text.lower()
-            scores = []
-            for cat in cats:
-                score = float(sims[f"obj:{cat.category}"][row].max())
-                cued = any(cue in lowered for cue in cat.cues)
-                if cat.requires_cue and not cued:
-                    continue
-                scores.append((score + (0.05 if cued else 0.0), cued, cat.category))  # a cue backs the match
-            if not scores:
+            if learned:
+                p = float(chance[scored[row].utterance])
+                margin, confidence = p - learned.threshold, p
+            else:
+                closer = top - float(sims["not:objection"][row].max()) - self.settings.objection_margin
+                margin, confidence = min(closer, top - self.settings.objection_threshold), top
+            out.append(Judged(scored[row], category, margin, confidence, top))
+        return out
+
+    def _category(self, lowered: str, row: int, sims: dict) -> tuple[str | None, float]:
+        """The closest objection category (its examples and the sentences a reviewer filed under it); a cue phrase
+        of the category backs the match. None when every category that requires a cue lacks it."""
+        scores = []
+        for cat in self.playbook.objections:
+            cued = any(cue in lowered for cue in cat.cues)
+            if cat.requires_cue and not cued:
                 continue
-            scores.sort(reverse=True)
-            top, runner_up = scores[0], scores[1] if len(scores) > 1 else (0.0, False, "")
-            # Similar enough to the examples, or a cue phrase of the category plus a weaker similarity.
-            threshold = self.settings.objection_cue_threshold if top[1] else self.settings.objection_threshold
-            if top[0] >= threshold and top[0] - runner_up[0] >= self.settings.objection_margin:
-                idx = s.utterance.index
-                if idx not in best or best[idx][0] < top[0]:
-                    best[idx] = (top[0], top[2], s)
-        return [Objection(evidence=self._evidence(call_id, s), confidence=min(1.0, score), engine=ENGINE,
-                          category=category) for score, category, s in best.values()]
+            scores.append((float(sims[f"obj:{cat.category}"][row].max()) + (0.05 if cued else 0.0), cat.category))
+        if not scores:
+            return None, 0.0
+        top, category = max(scores)
+        return category, top
 
     def _messages(self, call_id: str, scored: list[Sentence], sims: dict) -> list[MessageUse]:
         best: dict[tuple[int, str], tuple[float, MessageStatus, Sentence]] = {}

@@ -1,0 +1,128 @@
+"""Learning curve of objection detection: a simulated reviewer answers the tracker's suggestions, the tracker learns,
+and detection is scored on calls nobody reviewed.
+
+    .venv/bin/python bench/learning.py ../shared/data/dev/cb_dev --playbook bench/playbooks/marketplace.toml
+
+FOLDER holds calls/*.txt (REP:/CUSTOMER: lines), calls.csv, deals.csv and gold.jsonl (one row per line: call, line,
+role, text, objection, and optionally resistance, the annotators' category). Calls are split in two by call: the
+reviewer only sees the first half, scores come from the second. Suggestions come in rounds of 25 (a review session),
+picked by the same code as `winloss review --suggest`, and the tracker retrains after each round, as `winloss learn`
+does. Prints one line per number of reviews: `reviews P R F1` (means over the seeds), then the every-line baseline.
+Scoring is per customer line: a line is detected when the engine files an objection on any of its sentences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from winloss.pipeline.embed import build_embedder
+from winloss.pipeline.extract.learning import train
+from winloss.pipeline.extract.suggest import suggestions
+from winloss.pipeline.extract.trackers import OfflineExtractor
+from winloss.pipeline.models import ANY_LABEL, FindingKind, Label, Role
+from winloss.pipeline.settings import load_playbook, load_settings
+from winloss.pipeline.transcribe import read_transcript
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUND = 25
+# Our playbook's categories for the annotators' resistance strategies, fixed before any score was seen.
+CATEGORY_MAP = {"Hesitance": "price", "Self Assertion": "alternatives", "Counter Argumentation": "alternatives",
+                "Source Derogation": "condition", "Self Pity": "budget", "Personal Choice": "fit"}
+
+
+def load(folder: Path):
+    gold = {}
+    for line in (folder / "gold.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        gold[(Path(row["call"]).stem, int(row["line"]))] = row
+    transcripts = {p.stem: read_transcript(p, p.stem) for p in sorted((folder / "calls").glob("*.txt"))}
+    return transcripts, gold
+
+
+def category_of(row: dict) -> str | None:
+    return CATEGORY_MAP.get((row.get("resistance") or "").split("-")[0])
+
+
+def review(batch, gold) -> list[Label]:
+    """A reviewer who answers from the gold labels: yes (in the gold category, where it maps), or not an objection."""
+    out = []
+    for s in batch:
+        row = gold[(s.call_id, s.utterance.index)]
+        label = (category_of(row) or s.category) if row["objection"] else ANY_LABEL
+        out.append(Label(call_id=s.call_id, utterance_index=s.utterance.index, text=s.text,
+                         kind=FindingKind.objection, label=label, verdict=bool(row["objection"]), source="suggest"))
+    return out
+
+
+def score(extractor: OfflineExtractor, test, gold) -> tuple[float, float, float, float]:
+    """(P, R, F1, category agreement on true positives) over the customer lines of the test calls."""
+    tp = fp = fn = agree = 0
+    for tr in test:
+        found = {o.evidence.utterance_index: o.category for o in extractor.extract(tr).objections}
+        for u in tr.utterances:
+            if u.role is not Role.customer:
+                continue
+            row = gold[(tr.call_id, u.index)]
+            hit, truth = u.index in found, bool(row["objection"])
+            tp, fp, fn = tp + (hit and truth), fp + (hit and not truth), fn + (truth and not hit)
+            agree += hit and truth and found[u.index] == category_of(row)
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0), (agree / tp if tp else 0.0)
+
+
+def curve(transcripts, gold, playbook, settings, embedder, steps: list[int], seed: int) -> dict[int, tuple]:
+    rng = np.random.default_rng(seed)
+    ids = sorted(transcripts)
+    pool_ids = set(rng.choice(ids, size=len(ids) // 2, replace=False))
+    pool = [transcripts[i] for i in ids if i in pool_ids]
+    test = [transcripts[i] for i in ids if i not in pool_ids]
+    labels: list[Label] = []
+    out = {}
+    learned = None
+    for n in steps:
+        while len(labels) < n:
+            extractor = OfflineExtractor(playbook, settings.extraction, embedder, learned)
+            seen = {(lb.call_id, lb.utterance_index, lb.text) for lb in labels}
+            labels += review(suggestions(extractor, pool, min(ROUND, n - len(labels)), seen), gold)
+            learned = train(labels, playbook, embedder, settings.extraction)
+        out[n] = score(OfflineExtractor(playbook, settings.extraction, embedder, learned), test, gold)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--playbook", type=Path, default=ROOT / "bench" / "playbooks" / "marketplace.toml")
+    parser.add_argument("--config", type=Path, default=ROOT / "config" / "winloss.toml")
+    parser.add_argument("--steps", default="0,25,50,100,200")
+    parser.add_argument("--seeds", type=int, default=3)
+    args = parser.parse_args()
+    settings = load_settings(args.config)
+    playbook = load_playbook(args.playbook)
+    embedder = build_embedder(settings.embeddings.model_copy(update={"cache_size": 100_000}))
+    transcripts, gold = load(args.folder)
+    steps = [int(s) for s in args.steps.split(",")]
+    runs = [curve(transcripts, gold, playbook, settings, embedder, steps, seed) for seed in range(args.seeds)]
+    print(f"# {args.folder} · playbook {args.playbook.name} · {len(transcripts)} calls, half reviewed, half scored "
+          f"· {args.seeds} seeds · target precision {settings.extraction.target_precision}")
+    print("reviews P R F1 category_agreement")
+    for n in steps:
+        p, r, f1, agree = np.mean([run[n] for run in runs], axis=0)
+        print(f"{n} {p:.2f} {r:.2f} {f1:.2f} {agree:.2f}")
+    truth = [bool(row["objection"]) for row in gold.values() if row["role"] == "customer"]
+    base = sum(truth) / len(truth)
+    print(f"every-line baseline: P {base:.2f} R 1.00 F1 {2 * base / (1 + base):.2f}")
+
+
+if __name__ == "__main__":
+    main()
