@@ -9,7 +9,7 @@ import typer
 from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.report import FORMATS
 
-from .state import console, fail, state
+from .state import console, fail, plain, state
 
 
 def register(app: typer.Typer) -> None:
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
             path = weekly_report(state(ctx).settings, since=start, until=end, fmt=fmt, out=out, send=send)
         except WinlossError as exc:
             raise fail(exc) from None
-        console.print(str(path), highlight=False, soft_wrap=True)
+        console.print(plain(path), highlight=False, soft_wrap=True)
 
     @app.command()
     def schedule(ctx: typer.Context) -> None:
