@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from winloss.pipeline.errors import WinlossError
 
-from .search import _date
+from .search import _date, period
 from .state import cells, console, fail, print_json, state
 
 
@@ -38,8 +38,9 @@ def register(app: typer.Typer) -> None:
         from winloss.pipeline.insights import breakdown
 
         st = state(ctx)
+        start, end = period(_date(since), _date(until))
         try:
-            rows = breakdown(st.store, KIND[what], by.value, _date(since), _date(until), st.settings.report.min_sample)
+            rows = breakdown(st.store, KIND[what], by.value, start, end, st.settings.report.min_sample)
         except WinlossError as exc:
             raise fail(exc) from None
         if as_json:
@@ -67,8 +68,9 @@ def register(app: typer.Typer) -> None:
         from winloss.pipeline.scorecard import scorecards
 
         st = state(ctx)
+        start, end = period(_date(since), _date(until))
         try:
-            cards, team = scorecards(st.store, st.playbook, _date(since), _date(until), st.settings.report.min_sample)
+            cards, team = scorecards(st.store, st.playbook, start, end, st.settings.report.min_sample)
         except WinlossError as exc:
             raise fail(exc) from None
         if as_json:

@@ -60,6 +60,7 @@ def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call 
               llm: bool = typer.Option(None, "--llm/--offline", help="LLM summary (default: llm.enabled)")) -> None:
     """A call: key moments with times, metrics, and the transcript with roles and findings."""
     from winloss.pipeline import callpage, summary
+    from winloss.pipeline.report import write_file
 
     st = state(ctx)
     try:
@@ -73,9 +74,8 @@ def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call 
         else:
             brief, dropped = summary.offline(transcript, found, st.playbook), 0
         if html is not None:
-            html.parent.mkdir(parents=True, exist_ok=True)
-            html.write_text(callpage.render(row, transcript, found, brief, callpage.recording_of(Path(row["path"]))),
-                            encoding="utf-8")
+            write_file(html, callpage.render(row, transcript, found, brief, callpage.recording_of(Path(row["path"]))),
+                       "call page")
     except WinlossError as exc:
         raise fail(exc) from None
     if as_json:

@@ -39,12 +39,20 @@ def _date(value: str | None) -> dt.date | None:
         raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
 
 
+def period(since: dt.date | None, until: dt.date | None) -> tuple[dt.date | None, dt.date | None]:
+    """--since and --until, refused when the period ends before it starts: it could only answer "nothing"."""
+    if since and until and since > until:
+        raise fail(WinlossError(f"--since {since} is after --until {until}: the period is empty; swap them"))
+    return since, until
+
+
 def _filters(kind, label, role, outcome, competitor, rep, since, until):
     from winloss.pipeline.queries import Filters
 
+    since, until = period(_date(since), _date(until))
     return Filters(kind=kind.value, label=label, role=role.value if role else None,
                    outcome=outcome.value if outcome else None, competitor=competitor, rep=rep,
-                   since=_date(since), until=_date(until))
+                   since=since, until=until)
 
 
 def _hits_table(hits, title: str | None = None) -> Table:
@@ -100,8 +108,8 @@ def register(app: typer.Typer) -> None:
         from winloss.pipeline.queries import ask as run_ask
 
         st = state(ctx)
-        base = Filters(outcome=outcome.value if outcome else None, competitor=competitor, since=_date(since),
-                       until=_date(until))
+        start, end = period(_date(since), _date(until))
+        base = Filters(outcome=outcome.value if outcome else None, competitor=competitor, since=start, until=end)
         try:
             answer = run_ask(st.store, st.index, question, st.playbook, base, limit=limit)
             if llm if llm is not None else st.settings.llm.enabled:

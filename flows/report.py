@@ -71,11 +71,7 @@ def write_report(settings: Settings, since: dt.date | None, until: dt.date | Non
     for fmt in formats:
         path = out if out is not None and len(formats) == 1 else (
             settings.data_dir / settings.report.out_dir / f"winloss-{since or 'start'}-{until or 'today'}.{fmt}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(report.render(data, fmt, playbook, story), encoding="utf-8")
-        tmp.replace(path)  # never leave a half-written report where the last good one was
-        files.append(path)
+        files.append(report.write_file(path, report.render(data, fmt, playbook, story)))
     sentences = story.sentences if story else narrative.offline(data)
     summary = (f"*Win/loss report {since or 'start'} to {until or 'today'}*\n{chat_text(' '.join(sentences))}\n"
                f"Files: {chat_text(', '.join(str(f) for f in files))}")

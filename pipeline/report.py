@@ -3,11 +3,13 @@ JSON. The three carry the same numbers; every row lists its best quotes."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
 from pathlib import Path
 
+from .errors import WinlossError
 from .insights import Insights, Quote, Row
 from .narrative import Narrative, offline, p_text, pct
 from .settings import Playbook
@@ -265,6 +267,31 @@ def render_html(insights: Insights, playbook: Playbook | None = None, narrative:
                       f"{q.date or 'undated'}, deal {_esc(q.outcome)}</blockquote>" for q in r.quotes]
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def check_writable(path: Path, what: str = "report") -> None:
+    """Refuse, before any work, a target that is a folder or lies under a file: a user's slip, not a failure."""
+    if path.is_dir():
+        raise WinlossError(f"{path} is a folder: give a file name for the {what}")
+    blocker = next((p for p in path.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise WinlossError(f"{path}: cannot write the {what} under {blocker}, which is a file")
+
+
+def write_file(path: Path, text: str, what: str = "report") -> Path:
+    """Write `text` to `path` whole or not at all: through a `.tmp` beside it that replaces the file in one step, so
+    a reader never sees half a report and a failed write leaves neither a half-written file nor a stray `.tmp`."""
+    check_writable(path, what)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise WinlossError(f"{path}: cannot write the {what}: {exc.strerror or exc}") from None
+    return path
 
 
 def render(insights: Insights, fmt: str, playbook: Playbook | None = None, narrative: Narrative | None = None) -> str:
