@@ -54,6 +54,8 @@ def hostile(tmp_path_factory, prefect_harness):
 @pytest.fixture()
 def wide(monkeypatch):
     """A terminal wide enough that no table cell wraps, so an assertion can find a quote whole."""
+    # Rich reads COLUMNS once, when the module-level console is made; its public width setter would leave a fixed
+    # width behind, where restoring `_width` gives the other tests their automatic width back.
     monkeypatch.setattr(console, "_width", 1000)
 
 
