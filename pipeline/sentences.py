@@ -16,8 +16,12 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in (m.group().strip() for m in _SENTENCE.finditer(text)) if s]
 
 
-_CLAUSE_BREAK = re.compile(r"\s*[,;:]\s+|\s+[-\u2013\u2014]+\s+")
+# `\s*[,;:]\s+|\s+[-\u2013\u2014]+\s+`, but a break is only tried where a run of spaces starts or at the mark itself:
+# tried inside a long run of spaces, the leading `\s` rescanned the rest of the run from every position (quadratic;
+# 7 s on 20k spaces). A match of the old pattern never began inside a run, so the splits are the same.
+_CLAUSE_BREAK = re.compile(r"(?<!\s)\s*[,;:]\s+|[,;:]\s+|(?<!\s)\s+[-\u2013\u2014]+\s+")
 MAX_CLAUSES = 6
+MAX_SENTENCE_CLAUSES = 40  # beyond this no one is speaking: see clause_runs
 
 
 def clause_runs(sentence: str, min_words: int = 3) -> list[str]:
@@ -27,14 +31,17 @@ def clause_runs(sentence: str, min_words: int = 3) -> list[str]:
     An ASR system punctuates as it hears: "Something our customers tell us, pricing is per team, not per seat"
     is one sentence to it where a script has two, and the lead-in dilutes the claim's embedding. Scoring a
     sentence by its best run lets the claim stand on its own. Sentences of more than MAX_CLAUSES clauses give
-    only the runs that drop clauses from one end.
+    only the runs that drop clauses from one end; those of more than MAX_SENTENCE_CLAUSES (a comma-separated list
+    of a megabyte is no sentence anyone said, and all its runs together would be quadratic in its length) only the
+    runs of up to MAX_CLAUSES clauses at either end.
     """
     parts = [p for p in _CLAUSE_BREAK.split(sentence.strip()) if p]
     if len(parts) < 2:
         return []
     n = len(parts)
     spans = ([(i, j) for i in range(n) for j in range(i + 1, n + 1) if (i, j) != (0, n)] if n <= MAX_CLAUSES
-             else [(i, n) for i in range(1, n)] + [(0, j) for j in range(1, n)])
+             else [(i, n) for i in range(1, n)] + [(0, j) for j in range(1, n)] if n <= MAX_SENTENCE_CLAUSES
+             else [(i, n) for i in range(n - MAX_CLAUSES, n)] + [(0, j) for j in range(1, MAX_CLAUSES + 1)])
     runs = (", ".join(parts[i:j]) for i, j in spans)
     return list(dict.fromkeys(r for r in runs if len(r.split()) >= min_words))
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from .errors import ConfigError
+from .errors import ConfigError, StoreError
 
 DEFAULT_CONFIG = Path("config/winloss.toml")
 # Bump when a change to the code alters what the analysis of a call produces, so stored calls are redone.
@@ -262,14 +262,35 @@ class Playbook(_Section):
         return next(m for m in self.messages if m.id == message_id)
 
 
-def _describe(err: ValidationError, path: Path) -> str:
-    lines = [f"{path}: invalid configuration"]
+def _env_var(loc: tuple) -> str | None:
+    """The WINLOSS_* variable that set this key, or the section holding it (env beats the file), if one did."""
+    names = {name.upper(): name for name in os.environ}  # pydantic-settings matches env names in any case
+    for end in range(len(loc), 0, -1):
+        if name := names.get("WINLOSS_" + "__".join(str(p) for p in loc[:end]).upper()):
+            return name
+    return None
+
+
+def _describe(err: ValidationError, path: Path, env: bool = False) -> str:
+    """Each invalid key and why, blamed on its source: the file, or (with `env`) the WINLOSS_* variable that set it."""
+    lines, sources = [], []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"]) or "(top level)"
         got = e.get("input")
         got_txt = "" if isinstance(got, dict) else f" (got {got!r})"
-        lines.append(f"  {key}: {e['msg']}{got_txt}")
-    return "\n".join(lines)
+        var = _env_var(e["loc"]) if env else None
+        sources.append(f"environment variable {var}" if var else str(path))
+        lines.append(f"  {key}: {e['msg']}{got_txt}" + (f" (from {var})" if var else ""))
+    return "\n".join([f"{', '.join(dict.fromkeys(sources))}: invalid configuration", *lines])
+
+
+def _check_data_dir(data_dir: Path) -> None:
+    """A data dir that is a file, or lies under one, cannot hold the store: say so before anything mkdirs it."""
+    existing = next((p for p in (data_dir, *data_dir.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        where = "is a file" if existing == data_dir else f"lies under {existing}, which is a file"
+        raise StoreError(f"{data_dir}: the data dir {where}, not a folder; give --data-dir (or data_dir, "
+                         f"WINLOSS_DATA_DIR) a folder")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -296,13 +317,15 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     try:
         settings = Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path or Path("<defaults and WINLOSS_* environment>"))) from None
+        raise ConfigError(_describe(exc, path or Path("<defaults>"), env=True)) from None
     updates: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     if path is not None:
         updates["config_file"] = path
         if not settings.playbook.is_absolute():
             updates["playbook"] = path.parent / settings.playbook
-    return settings.model_copy(update=updates)
+    settings = settings.model_copy(update=updates)
+    _check_data_dir(settings.data_dir)
+    return settings
 
 
 def load_playbook(path: Path) -> Playbook:
