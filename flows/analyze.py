@@ -18,12 +18,12 @@ from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
-from winloss.pipeline.analyze import Engines, analyse_call, discover, make_call
+from winloss.pipeline.analyze import Engines, analyse_call, discover, extract_call, make_call
 from winloss.pipeline.crm import ManifestRow, load_deals, load_manifest
 from winloss.pipeline.errors import BadInputError, WinlossError
 from winloss.pipeline.index import Index
 from winloss.pipeline.models import CallOutcome
-from winloss.pipeline.settings import Settings, load_playbook, load_settings
+from winloss.pipeline.settings import Settings, load_playbook, load_settings, same_transcript
 from winloss.pipeline.store import Store
 from winloss.pipeline.transcribe import TRANSCRIPT_SUFFIXES
 
@@ -67,10 +67,14 @@ def analyze_call_task(path: Path, ctx: RunContext) -> CallOutcome:
 def _analyze(path: Path, ctx: RunContext, started: float) -> CallOutcome:
     row = ctx.manifest.get(path)
     call = make_call(path, row)
-    if ctx.store.fingerprint_of(call.call_id) == ctx.fingerprint:
+    stored = ctx.store.fingerprint_of(call.call_id)
+    if stored == ctx.fingerprint:
         ctx.store.update_call_metadata(call)
         return CallOutcome(path=str(path), status="unchanged", call_id=call.call_id)
-    analysis = analyse_call(call, ctx.engines, row)
+    if same_transcript(stored, ctx.fingerprint):  # only the playbook or the labels changed: no transcription
+        analysis = extract_call(call, ctx.store.transcript(call.call_id), ctx.engines)
+    else:
+        analysis = analyse_call(call, ctx.engines, row)
     outcome_of_deal = ctx.store.outcome_of(call.deal_id)
     with ctx.write_lock:  # SQLite and the local Chroma index take one writer at a time
         # Index first: the store's row (with its fingerprint) is what marks a call done, so a failure between
@@ -90,8 +94,9 @@ def analyze_calls(settings: Settings, paths: list[Path], manifest: Path | None =
         store.upsert_deals(load_deals(deals))
     rows = load_manifest(manifest) if manifest else {}
     files = discover(paths) if paths else list(rows)
-    engines = Engines(settings, playbook, transcripts=sum(p.suffix.lower() in TRANSCRIPT_SUFFIXES for p in files))
-    fingerprint = settings.fingerprint(playbook)
+    engines = Engines(settings, playbook, transcripts=sum(p.suffix.lower() in TRANSCRIPT_SUFFIXES for p in files),
+                      labels=store.labels())
+    fingerprint = engines.fingerprint
     ctx = RunContext(settings=settings, engines=engines, store=store, fingerprint=fingerprint, manifest=rows,
                      on_progress=on_progress)
     run_id = store.start_run(engines.transcriber_name, settings.extraction.engine, fingerprint)

@@ -65,7 +65,8 @@ def write_report(settings: Settings, since: dt.date | None, until: dt.date | Non
     playbook = load_playbook(settings.playbook)
     store = Store(settings.database_url)
     data = insights.compute(store, since, until, settings.report.min_sample, settings.report.quotes_per_finding,
-                            settings.report.alpha, [m.id for m in playbook.messages])
+                            settings.report.alpha, [m.id for m in playbook.messages],
+                            target_precision=settings.extraction.target_precision)
     story = _narrative(settings, data, playbook)
     files = []
     for fmt in formats:

@@ -16,7 +16,8 @@ from .diarize import ResemblyzerEncoder, SpeakerEncoder
 from .embed import Embedder, build_embedder
 from .errors import BadInputError
 from .extract import Extractor, build_extractor, ground
-from .models import Call, CallAnalysis, file_id
+from .extract.learning import LearnedTrackers
+from .models import Call, CallAnalysis, Label, Transcript, file_id
 from .redact import Redactor
 from .settings import Playbook, Settings
 from .transcribe import (
@@ -39,11 +40,13 @@ AUTO_PROCESSES_AT = 50
 class Engines:
     """The providers one run needs, built from config on first use (nothing loads at import)."""
 
-    def __init__(self, settings: Settings, playbook: Playbook, transcripts: int = 0):
-        """`transcripts`: how many text transcripts the run holds (they decide whether embedding gets processes)."""
+    def __init__(self, settings: Settings, playbook: Playbook, transcripts: int = 0, labels: list[Label] = ()):
+        """`transcripts`: how many text transcripts the run holds (they decide whether embedding gets processes);
+        `labels`: reviewers' verdicts, which the trackers learn from."""
         self.settings = settings
         self.playbook = playbook
         self.transcripts = transcripts
+        self.labels = list(labels)
 
     @cached_property
     def transcriber(self) -> Transcriber:
@@ -86,8 +89,23 @@ class Engines:
             getattr(self.embedder, "close", lambda: None)()
 
     @cached_property
+    def learned(self) -> LearnedTrackers | None:
+        """Trackers trained on the labels (None without labels: the zero-shot engine decides alone)."""
+        if not self.labels:
+            return None
+        from .extract.learning import train
+
+        return train(self.labels, self.playbook, self.embedder, self.settings.extraction)
+
+    @cached_property
     def extractor(self) -> Extractor:
-        return build_extractor(self.settings, self.playbook, self.embedder)
+        return build_extractor(self.settings, self.playbook, self.embedder, self.learned)
+
+    @property
+    def fingerprint(self) -> str:
+        from .extract.learning import digest
+
+        return self.settings.fingerprint(self.playbook, digest(self.labels))
 
     @property
     def transcriber_name(self) -> str:
@@ -165,6 +183,13 @@ def analyse_call(call: Call, engines: Engines, row: ManifestRow | None = None) -
     privacy = engines.settings.privacy
     if privacy.redact_stored:  # nothing after this point sees the PII: not the store, the index or an LLM
         transcript = Redactor(privacy.names).transcript(transcript)
+    return extract_call(call, transcript, engines, note)
+
+
+def extract_call(call: Call, transcript: Transcript, engines: Engines, note: str | None = None) -> CallAnalysis:
+    """Findings of a transcript, each grounded in it: the second half of analysing a call, and all of re-analysing
+    a stored one after a change to the playbook or the labels."""
+    path = Path(call.path)
     found = engines.extractor.extract(transcript)
     (objections, d1), (competitors, d2), (messages, d3) = (ground(found.objections, transcript),
                                                            ground(found.competitors, transcript),

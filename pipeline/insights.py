@@ -49,6 +49,17 @@ class Row(BaseModel):
     previous_win_rate: float | None = None
     new: bool = False  # absent from the previous period
     quotes: list[Quote] = []
+    reviewed: int = 0  # findings of this row's tracker that reviewers judged (over all time)
+    precision: float | None = None  # their share judged right: the tracker's estimated precision; None = not reviewed
+
+    @property
+    def corrected_calls(self) -> float | None:
+        """Calls corrected for the tracker's estimated precision: how many of them likely hold a true finding."""
+        return None if self.precision is None else round(self.calls * self.precision, 1)
+
+    def trusted(self, target: float) -> bool:
+        """Reviewed enough to be stated as fact: estimated precision at or above the target."""
+        return self.precision is not None and self.precision >= target
 
     @property
     def closed(self) -> int:
@@ -69,12 +80,16 @@ class Coverage(BaseModel):
     failed: list[dict] = []
 
 
+MIN_REVIEWS = 5  # fewer reviewed findings than this give no precision estimate
+
+
 class Insights(BaseModel):
     generated_at: dt.datetime
     coverage: Coverage
     previous: Coverage | None = None
     min_sample: int
     alpha: float = 0.1
+    target_precision: float = 0.8  # objection and message rows below it are leads, never facts
     objections: list[Row]
     competitors: list[Row]
     messages: list[Row]
@@ -133,7 +148,8 @@ def breakdown(store: Store, kind: str, by: str, since: dt.date | None, until: dt
 
 
 def compute(store: Store, since: dt.date | None, until: dt.date | None, min_sample: int,
-            quotes_per_row: int, alpha: float = 0.1, messages: list[str] | None = None) -> Insights:
+            quotes_per_row: int, alpha: float = 0.1, messages: list[str] | None = None,
+            target_precision: float = 0.8) -> Insights:
     """The report's numbers. `messages`: the playbook's message ids, so a message never delivered still shows
     as missed in every deal."""
     groups = _aggregate(store, since, until)
@@ -165,6 +181,7 @@ def compute(store: Store, since: dt.date | None, until: dt.date | None, min_samp
             row.handled = contrast((deals_with & set(closed)) - unhandled, deals_with & set(closed))
         rows[g["kind"]].append(row)
     rows["message"] += _missed(traits, messages, deal_outcome, in_period, contrast, min_sample)
+    _reviews(store, [*rows["objection"], *rows["message"]])
     previous = _previous(store, since, until, rows)
     for kind_rows in rows.values():
         kind_rows.sort(key=lambda r: (-r.calls, r.label, r.variant))
@@ -173,8 +190,20 @@ def compute(store: Store, since: dt.date | None, until: dt.date | None, min_samp
                     for g in _aggregate(store, since, until, "week") if (g["kind"], g["label"]) in top and g["week"]),
                    key=lambda t: (t["week"], t["kind"], t["label"]))
     return Insights(generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0), min_sample=min_sample, alpha=alpha,
+                    target_precision=target_precision,
                     coverage=coverage, previous=previous, objections=rows["objection"],
                     competitors=rows["competitor"], messages=rows["message"], trend=trend)
+
+
+def _reviews(store: Store, rows: list[Row]) -> None:
+    """Each row's estimated precision from reviewers' verdicts on its tracker's findings."""
+    counts = store.review_counts()
+    for row in rows:
+        if row.variant == "missed":
+            continue
+        yes, no = counts.get((row.kind.value, row.label), (0, 0))
+        row.reviewed = yes + no
+        row.precision = round(yes / (yes + no), 2) if yes + no >= MIN_REVIEWS else None
 
 
 def _traits(store: Store, since, until) -> dict[tuple, list[dict]]:

@@ -29,6 +29,24 @@ def name(row: Row) -> str:
             "missed": f"reps never delivered {row.label}"}.get(row.variant, row.label)
 
 
+def caveat(row: Row, insights: Insights) -> str | None:
+    """Why a row's findings are a lead, not a fact: its tracker is unreviewed or below the precision target. None for
+    competitor rows (exact names) and rows whose reviewed precision meets the target."""
+    if row.kind == "competitor" or row.trusted(insights.target_precision):
+        return None
+    what = row.label.replace("_", " ")
+    if row.precision is None:
+        return f"Unconfirmed lead (the {what} tracker is not reviewed yet: `winloss review`)"
+    return (f"Unconfirmed lead (reviewers confirmed {row.precision:.0%} of {what} findings, below the "
+            f"{insights.target_precision:.0%} target)")
+
+
+def stated(sentence: str, row: Row, insights: Insights) -> str:
+    """The sentence as fact when the row's tracker earned it, else introduced as a lead."""
+    why = caveat(row, insights)
+    return sentence if why is None else f"{why}: {sentence[0].lower()}{sentence[1:]}"
+
+
 def p_text(p: float) -> str:
     return "p < 0.01" if p < 0.005 else f"p = {p:.2f}"
 
@@ -50,19 +68,16 @@ def offline(insights: Insights) -> list[str]:
     for row in sorted(rows, key=lambda r: r.contrast.p_value if r.contrast else 1):
         # "never delivered" mirrors "delivered": one sentence per message is enough
         if row.variant != "missed" and row.contrast and row.contrast.direction in ("higher", "lower"):
-            out.append(contrast_sentence(name(row), row.contrast))
+            out.append(stated(contrast_sentence(name(row), row.contrast), row, insights))
     for row in insights.objections:
         h = row.handled
         if h and h.direction in ("higher", "lower"):
-            out.append(f"When {row.label.replace('_', ' ')} objections were answered, deals were won "
-                       f"{h.with_won} of {h.with_won + h.with_lost} times ({pct(h.win_rate_with)}) against "
-                       f"{h.without_won} of {h.without_won + h.without_lost} ({pct(h.win_rate_without)}) when they "
-                       f"were not; {p_text(h.p_value)}.")
-    contradicted = [r for r in insights.messages if r.variant == "contradicted"]
-    if contradicted:
-        out.append(f"Reps contradicted {len(contradicted)} message(s) in "
-                   f"{sum(r.calls for r in contradicted)} call(s): "
-                   f"{', '.join(r.label for r in contradicted)}.")
+            out.append(stated(f"When {row.label.replace('_', ' ')} objections were answered, deals were won "
+                              f"{h.with_won} of {h.with_won + h.with_lost} times ({pct(h.win_rate_with)}) against "
+                              f"{h.without_won} of {h.without_won + h.without_lost} ({pct(h.win_rate_without)}) when "
+                              f"they were not; {p_text(h.p_value)}.", row, insights))
+    for row in (r for r in insights.messages if r.variant == "contradicted"):
+        out.append(stated(f"Reps contradicted {row.label} in {row.calls} call(s).", row, insights))
     new = [r.label for r in rows if r.new]
     if new and insights.previous is not None and insights.previous.calls:
         out.append(f"New this period: {', '.join(sorted(set(new)))}.")
@@ -106,6 +121,16 @@ def check_numbers(text: str, allowed: set[str]) -> tuple[list[str], int]:
     return kept, len(sentences) - len(kept)
 
 
+def hedged(sentence: str, insights: Insights) -> str:
+    """An LLM sentence that names a lead's label without saying it is one gets the caveat put in front of it."""
+    if "lead" in sentence.lower() or "unconfirmed" in sentence.lower():
+        return sentence
+    for row in insights.objections + insights.messages:
+        if (why := caveat(row, insights)) and (row.label in sentence or row.label.replace("_", " ") in sentence):
+            return f"{why}: {sentence}"
+    return sentence
+
+
 class _Reply(BaseModel):
     narrative: str
 
@@ -124,8 +149,10 @@ def llm(insights: Insights, client: LLMClient, playbook: Playbook) -> Narrative:
     statistics = "\n".join(offline(insights) + [
         f"- {name(r)}: {r.calls} calls, {r.deals} deals, won {r.won}, lost {r.lost}, open {r.open}"
         + (f"; {contrast_sentence(name(r), r.contrast)}" if r.contrast else "")
+        + (f" [{why}: say so whenever you mention it]" if (why := caveat(r, insights)) else "")
         for r in insights.competitors + insights.objections + insights.messages])
     reply = client.ask(Prompt.load("report_narrative"), _parse, company=playbook.company.name, statistics=statistics,
                        alpha=str(insights.alpha), min_sample=str(insights.min_sample))
     kept, dropped = check_numbers(reply.narrative, allowed_numbers(insights))
+    kept = [hedged(sentence, insights) for sentence in kept]
     return Narrative(sentences=kept, engine=f"llm:{client.settings.model}", dropped=dropped)

@@ -74,6 +74,15 @@ def verdict(c: Contrast | None, min_sample: int) -> str:
     return f"wins {'more' if c.direction == 'higher' else 'less'} often ({p_text(c.p_value)})"
 
 
+def reviewed(row: Row) -> str:
+    """The tracker's estimated precision from reviews, and the calls corrected for it; '–' for exact-match rows."""
+    if row.kind == "competitor" or row.variant == "missed":
+        return "–"
+    if row.precision is None:
+        return f"not reviewed ({row.reviewed})" if row.reviewed else "not reviewed"
+    return f"{row.precision:.2f} of {row.reviewed} · ≈{row.corrected_calls:g} calls"
+
+
 def _change(row: Row) -> str:
     if row.previous_calls is None:
         return ""
@@ -112,14 +121,14 @@ def render_markdown(insights: Insights, playbook: Playbook | None = None, narrat
         if not rows:
             out += ["Nothing found in this period.", ""]
             continue
-        out += ["| | calls | deals | won | lost | open | win rate (95% CI) | without | lift | verdict | change |",
-                "|---|---:|---:|---:|---:|---:|---|---:|---:|---|---|"]
+        out += ["| | calls | deals | won | lost | open | win rate (95% CI) | without | lift | verdict | change | "
+                "precision (reviewed) |", "|---|---:|---:|---:|---:|---:|---|---:|---:|---|---|---|"]
         for r in rows:
             c = r.contrast
             out.append(f"| {md(row_title(r, playbook))} | {r.calls} | {r.deals} | {r.won} | {r.lost} | {r.open} | "
                        f"{pct(r.win_rate)} ({_interval(c)}) | {pct(c.win_rate_without) if c else '–'} | "
                        f"{_lift(c)} | {verdict(c, insights.min_sample)} | "
-                       f"{_change(r)} |")
+                       f"{_change(r)} | {reviewed(r)} |")
         out.append("")
         if kind == "objection":
             out += ["Answered (every instance in the deal) against not answered, closed deals:", "",
@@ -248,7 +257,8 @@ def render_html(insights: Insights, playbook: Playbook | None = None, narrative:
                          f"interval; the dashed line is the overall win rate; grey rows are below the minimum "
                          f"sample.</figcaption></figure>")
         parts.append("<table><tr><th></th><th>calls</th><th>deals</th><th>won</th><th>lost</th><th>open</th>"
-                     "<th>win rate (95% CI)</th><th>without</th><th>lift</th><th>verdict</th><th>change</th></tr>")
+                     "<th>win rate (95% CI)</th><th>without</th><th>lift</th><th>verdict</th><th>change</th>"
+                     "<th>precision (reviewed)</th></tr>")
         for r in rows:
             c = r.contrast
             cls = "" if c and c.claim else " class='noclaim'"
@@ -256,7 +266,8 @@ def render_html(insights: Insights, playbook: Playbook | None = None, narrative:
                          f"<td>{r.won}</td><td>{r.lost}</td><td>{r.open}</td>"
                          f"<td>{pct(r.win_rate)} ({_interval(c)})</td><td>{pct(c.win_rate_without) if c else '–'}</td>"
                          f"<td>{_lift(c)}</td>"
-                         f"<td>{_esc(verdict(c, insights.min_sample))}</td><td>{_change(r)}</td></tr>")
+                         f"<td>{_esc(verdict(c, insights.min_sample))}</td><td>{_change(r)}</td>"
+                         f"<td>{_esc(reviewed(r))}</td></tr>")
         parts.append("</table>")
         for r in rows:
             if not r.quotes:

@@ -175,21 +175,38 @@ class Settings(BaseSettings):
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
 
-    def fingerprint(self, playbook: Playbook) -> str:
-        """What the analysis of a call depends on: a different fingerprint means re-analyse."""
-        relevant = {
+    def fingerprint(self, playbook: Playbook, labels: str = "") -> str:
+        """What the analysis of a call depends on: a different fingerprint means re-analyse. Two halves: what its
+        transcript depends on, then what its findings depend on (`labels`: a digest of the reviewers' labels), so a
+        call whose first half still matches gets new findings from its stored transcript, without transcription."""
+        transcript = {
             "revision": ANALYSIS_REVISION,
             "transcription": self.transcription.model_dump(mode="json"),
+            "company": playbook.company.model_dump(mode="json"),  # names the roles and the vocabulary hints
+            "privacy": self.privacy.model_dump(mode="json"),  # redact_stored changes the stored transcript
+        }
+        findings = {
+            "revision": ANALYSIS_REVISION,
             "extraction": self.extraction.model_dump(mode="json"),
             # How vectors are computed (batching, worker processes, the cache) does not change what they are.
             "embeddings": self.embeddings.model_dump(mode="json", include={"engine", "precision"}),
             "playbook": playbook.model_dump(mode="json"),
             "privacy": self.privacy.model_dump(mode="json"),
+            "labels": labels,
         }
         if self.extraction.engine == "llm":
-            relevant["llm"] = self.llm.model_dump(mode="json", include={"model", "base_url", "temperature",
+            findings["llm"] = self.llm.model_dump(mode="json", include={"model", "base_url", "temperature",
                                                                         "chunk_chars", "offline_hints"})
-        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+        return _digest(transcript) + _digest(findings)
+
+
+def _digest(data: dict) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def same_transcript(stored: str | None, fingerprint: str) -> bool:
+    """Does a stored call's transcript still hold under `fingerprint` (only its findings are out of date)?"""
+    return bool(stored) and len(stored) == len(fingerprint) == 32 and stored[:16] == fingerprint[:16]
 
 
 class Competitor(_Section):
