@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from . import analyze, evaluate, insights, query, report, search
+from . import analyze, doctor, evaluate, insights, query, report, search
 from .state import AppState
 
 app = typer.Typer(help="winloss: win/loss analysis of recorded sales calls.", no_args_is_help=True,
@@ -29,6 +29,7 @@ query.register(app)
 search.register(app)
 insights.register(app)
 evaluate.register(app)
+doctor.register(app)
 
 
 def main() -> None:
