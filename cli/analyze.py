@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.models import CallOutcome, Outcomes
@@ -34,16 +35,18 @@ def print_outcomes(outcomes: Outcomes) -> None:
     counts = {s: sum(o.status == s for o in outcomes) for s in ("analysed", "unchanged", "failed", "missing")}
     console.print(f"{len(outcomes)} file(s): {counts['analysed']} analysed, {counts['unchanged']} unchanged, "
                   f"{counts['failed']} failed" + (f", {counts['missing']} missing" if counts["missing"] else ""))
+    # escape: paths and problems are data, and redacted text holds [EMAIL]-style placeholders Rich reads as markup
     for o in outcomes:
         if o.status == "failed":
-            console.print(f"  [red]failed[/] {o.path}: {o.problem}", highlight=False, soft_wrap=True)
-        elif o.status == "missing":
-            console.print(f"  [yellow]missing[/] {o.path} (call {o.call_id}): {o.problem}", highlight=False,
+            console.print(f"  [red]failed[/] {escape(o.path)}: {escape(o.problem or '')}", highlight=False,
                           soft_wrap=True)
+        elif o.status == "missing":
+            console.print(f"  [yellow]missing[/] {escape(o.path)} (call {o.call_id}): {escape(o.problem or '')}",
+                          highlight=False, soft_wrap=True)
         elif o.note:
-            console.print(f"  [yellow]note[/] {o.path}: {o.note}", highlight=False, soft_wrap=True)
+            console.print(f"  [yellow]note[/] {escape(o.path)}: {escape(o.note)}", highlight=False, soft_wrap=True)
     for warning in getattr(outcomes, "warnings", []):
-        console.print(f"  [yellow]warning[/] {warning}", highlight=False, soft_wrap=True)
+        console.print(f"  [yellow]warning[/] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

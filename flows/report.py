@@ -19,6 +19,8 @@ from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.settings import Playbook, Settings, load_playbook, load_settings
 from winloss.pipeline.store import Store
 
+from .refs import by_reference, deref
+
 log = logging.getLogger(__name__)
 
 
@@ -81,16 +83,36 @@ def deliver_report(settings: Settings, run: ReportRun, subject: str) -> ReportRu
     return run.model_copy(update={"deliveries": deliveries})
 
 
-@flow(name="weekly_report", validate_parameters=False)
 def weekly_report(settings: Settings, since: dt.date | None = None, until: dt.date | None = None,
                   fmt: str | list[str] = "md", out: Path | None = None, send: bool = False) -> Path:
     """The report for a period (default: Markdown for the last 7 days), in one format or several computed once;
     returns the first file. `send` also delivers them."""
     if since is None and until is None:
         since, until = default_period()
-    run = write_report(settings, since, until, [fmt] if isinstance(fmt, str) else list(fmt), out)
-    if send:
-        _check(deliver_report(settings, run, f"Win/loss report {since} to {until}"))
+    request = ReportRequest(settings=settings, since=since, until=until,
+                            formats=[fmt] if isinstance(fmt, str) else list(fmt), out=out, send=send)
+    with by_reference(request) as key:
+        return weekly_report_flow(key)
+
+
+class ReportRequest(BaseModel):
+    """weekly_report's arguments, handed to its flow by reference: Prefect stores flow parameters in its database,
+    and settings hold names to redact and perhaps a database password (flows/refs.py)."""
+
+    settings: Settings
+    since: dt.date | None
+    until: dt.date | None
+    formats: list[str]
+    out: Path | None = None
+    send: bool = False
+
+
+@flow(name="weekly_report", validate_parameters=False)
+def weekly_report_flow(request: str) -> Path:
+    req: ReportRequest = deref(request)
+    run = write_report(req.settings, req.since, req.until, req.formats, req.out)
+    if req.send:
+        _check(deliver_report(req.settings, run, f"Win/loss report {req.since} to {req.until}"))
     return run.files[0]
 
 

@@ -4,6 +4,7 @@ store. Through the CLI on text transcripts (the demo scripts), real SQLite, Chro
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -351,3 +352,62 @@ def test_an_upgraded_data_dir_does_no_work_again_and_answers_with_the_new_ids(in
     assert {n: c["call_id"] for n, c in calls(data).items()} == ids
     assert winloss(data, "doctor").exit_code == 0
     assert _search(data) == answers  # the vectors were re-keyed, not lost
+
+
+# -- 3. nothing unredacted at rest --------------------------------------------------------------------------
+
+NAME, EMAIL, CARD, SECRET = "Zebulon Quartermaine", "zeb.q@quartermaine-holdings.example", "4111 1111 1111 1111", \
+    "PLANTEDSECRET42"
+PLANTED = [NAME, NAME.split()[1], EMAIL, CARD, CARD.replace(" ", ""), SECRET]
+
+DRIVER = """
+import json, sys
+from typer.testing import CliRunner
+from winloss.cli.app import app
+results = [CliRunner().invoke(app, args) for args in json.loads(sys.argv[1])]
+print(json.dumps([{"code": r.exit_code, "output": r.output} for r in results]))
+"""
+
+
+def test_with_redact_stored_nothing_planted_reaches_disk(tmp_path):
+    """A full run (analyze, then the report sent to a webhook) with privacy.redact_stored; then every file under
+    the data dir, the report folder and Prefect's home is searched for the planted PII and secret."""
+    calls_dir = folder(tmp_path, {"pii.txt": "call_01"})
+    with (calls_dir / "pii.txt").open("a") as fh:
+        fh.write(f"[02:40] CUSTOMER: Write to {EMAIL} and charge card {CARD}, ask for {NAME}.\n"
+                 f"[02:50] {NAME}: That is me, {NAME.lower()}.\n")
+    (calls_dir / "bad.txt").write_text(f"REP: Hello.\n{CARD} {NAME} {EMAIL}\n")  # no `Speaker:`: fails there
+    rows = manifest(calls_dir, [f"pii.txt,2026-10-05,Maya,{NAME} Holdings,D-1001",
+                                f"bad.txt,2026-10-06,Maya,{EMAIL},D-1003"])
+    data, reports, home = tmp_path / "data", tmp_path / "reports", tmp_path / "prefect-home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "WINLOSS_"))}
+    env.update(PREFECT_HOME=str(home), PREFECT_LOGGING_LEVEL="INFO", WINLOSS_PRIVACY__REDACT_STORED="true",
+               WINLOSS_PRIVACY__NAMES=json.dumps([NAME]),
+               WINLOSS_WEBHOOK_URL=f"hooks.example.invalid/services/T0/B0/{SECRET}")  # no scheme
+    base = ["--config", str(CONFIG), "--data-dir", str(data)]
+    commands = [[*base, "analyze", "--manifest", str(rows), "--deals", str(DEALS)],
+                [*base, "report", "--since", "2026-10-01", "--until", "2026-10-31", "--format", "html", "--out",
+                 str(reports / "report.html"), "--send"]]
+    run = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(commands)], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    analysed, reported = json.loads(run.stdout.splitlines()[-1])
+    assert analysed["code"] == 2 and "1 analysed, 0 unchanged, 1 failed" in analysed["output"]
+    assert "bad.txt: line 2 is not `Speaker: text`" in analysed["output"]
+    assert "(the line is withheld: privacy.redact_stored)" in analysed["output"]
+    assert reported["code"] == 1 and "WINLOSS_WEBHOOK_URL is not an http(s) URL" in reported["output"]
+    store = Store(load_settings(CONFIG, data_dir=data).database_url)
+    [call] = store.list_calls()
+    assert call["account"] == "[NAME] Holdings"
+    said = [u.text for u in store.transcript(call["call_id"]).utterances][-2:]
+    assert said == ["Write to [EMAIL] and charge card [CARD], ask for [NAME].", "That is me, [NAME]."]
+    assert "bad.txt</code>: line 2 is not" in (reports / "report.html").read_text()  # the failed file
+    found = []
+    for root in (data, reports, home):
+        assert root.exists(), root
+        for path in (p for p in root.rglob("*") if p.is_file()):
+            blob = path.read_bytes().lower()
+            found += [(str(path), s) for s in PLANTED if s.lower().encode() in blob]
+    assert found == []
+    assert any(home.rglob("*.db")), "Prefect kept no database under its home: nothing was checked there"
+    assert run.stdout.count(SECRET) == run.stderr.count(SECRET) == 0  # nor printed
