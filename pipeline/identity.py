@@ -5,6 +5,7 @@ against the stored calls:
 
 - the same file and deal is the same call: its stored content hash and fingerprint decide whether it is analysed
   again, and a changed file replaces its earlier analysis under the same id (labels keep pointing at it);
+- a row whose deal was added or corrected (the file's stored deal is no longer in the run) is that same call;
 - a file named without a deal (no manifest row) is the call(s) stored for that file, which keep their deal;
 - identical bytes under two files or two deals are two calls;
 - a file whose stored path no longer exists and whose bytes turn up elsewhere has moved: same call, new path;
@@ -143,7 +144,7 @@ def unknown_deals(inputs: RunInputs, known: set[str], deals: Path | None) -> lis
 class _Stored:
     """The stored calls, looked up by path and by content hash; each can be matched by one source of a run."""
 
-    def __init__(self, calls: list[Call]):
+    def __init__(self, calls: list[Call], wanted: set[tuple[str, str | None]]):
         self.by_path: dict[str, list[Call]] = defaultdict(list)
         self.by_hash: dict[str, list[Call]] = defaultdict(list)
         for c in calls:
@@ -152,6 +153,7 @@ class _Stored:
                 self.by_hash[c.content_hash].append(c)
         self.ids = {c.call_id for c in calls}
         self.claimed: set[str] = set()
+        self.wanted = wanted  # (path, deal) of every source in the run
 
     def free(self, calls: list[Call]) -> list[Call]:
         return [c for c in calls if c.call_id not in self.claimed]
@@ -164,9 +166,10 @@ class _Stored:
         same = [c for c in here if c.deal_id == call.deal_id]
         if same:
             return same[:1]
-        if here and all(c.deal_id is None for c in here):  # analysed before without its row: it gains its deal
-            return here[:1]
-        return []  # new, or the file is stored under other deals: this deal is a call of its own
+        # Stored without a deal, or under a deal no row of this run gives any more: the row's deal was added or
+        # corrected, the call (and its labels) stays. A deal the run still gives is a call of its own.
+        spare = sorted((c for c in here if (c.path, c.deal_id) not in self.wanted), key=lambda c: c.deal_id is not None)
+        return spare[:1]
 
     def moved_from(self, call: Call) -> list[Call]:
         """A stored call with these bytes whose file is gone, when nothing is stored at this path: it moved."""
@@ -192,7 +195,7 @@ def _merged(stored: Call, new: Call) -> Call:
 
 def plan(sources: list[Source], store: Store) -> tuple[list[Planned], list[CallOutcome]]:
     """Each source's call (stored or new), and outcomes for sources that cannot be read or are gone."""
-    stored = _Stored(store.stored_calls())
+    stored = _Stored(store.stored_calls(), {(str(s.path), s.deal_id) for s in sources})
     planned: list[Planned] = []
     problems: list[CallOutcome] = []
     for source in sources:
