@@ -95,7 +95,9 @@ class AnalyzeRequest:
     prune: bool = False
 
 
-@task(name="analyze-call", cache_policy=NO_CACHE, task_run_name="analyze {planned.name}")
+# persist_result=False here and below: results hold quotes and failures; Prefect would write them to its
+# storage under PREFECT_HOME whenever results persistence is switched on, whatever privacy.redact_stored says
+@task(name="analyze-call", cache_policy=NO_CACHE, task_run_name="analyze {planned.name}", persist_result=False)
 def analyze_call_task(planned: Planned, ctx: RunContext) -> CallOutcome:
     started = time.perf_counter()
     path = planned.call.path
@@ -144,7 +146,8 @@ def analyze_calls(settings: Settings, paths: list[Path], manifest: Path | None =
         return analyze_calls_flow(key)
 
 
-@flow(name="analyze_calls", task_runner=ThreadPoolTaskRunner(max_workers=2), validate_parameters=False)
+@flow(name="analyze_calls", task_runner=ThreadPoolTaskRunner(max_workers=2), validate_parameters=False,
+      persist_result=False)
 def analyze_calls_flow(request: str) -> Outcomes:
     """The run behind analyze_calls; `request` is the key of its AnalyzeRequest (flows/refs.py)."""
     return _run(deref(request))
@@ -208,7 +211,7 @@ def _index_warning(ctx: RunContext) -> list[str]:
         + "): run `winloss reindex`; `winloss doctor` shows the details"]
 
 
-@flow(name="analyze_drop_folder", validate_parameters=True)
+@flow(name="analyze_drop_folder", validate_parameters=True, persist_result=False)
 def analyze_drop_folder(config: str, data_dir: str | None = None) -> dict[str, int]:
     """The scheduled pick-up: analyse what is new in report.drop_folder (unchanged files cost nothing).
 

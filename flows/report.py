@@ -54,7 +54,7 @@ def _narrative(settings: Settings, data: insights.Insights, playbook: Playbook) 
         return None
 
 
-@task(name="write-report", cache_policy=NO_CACHE)
+@task(name="write-report", cache_policy=NO_CACHE, persist_result=False)  # see flows/analyze.py
 def write_report(settings: Settings, since: dt.date | None, until: dt.date | None, formats: list[str],
                  out: Path | None = None) -> ReportRun:
     playbook = load_playbook(settings.playbook)
@@ -77,7 +77,7 @@ def write_report(settings: Settings, since: dt.date | None, until: dt.date | Non
     return ReportRun(files=files, summary=summary, narrative_engine=story.engine if story else "offline")
 
 
-@task(name="deliver-report", cache_policy=NO_CACHE)
+@task(name="deliver-report", cache_policy=NO_CACHE, persist_result=False)
 def deliver_report(settings: Settings, run: ReportRun, subject: str) -> ReportRun:
     deliveries = deliver.deliver(run.files, subject, run.summary, settings.report.delivery)
     return run.model_copy(update={"deliveries": deliveries})
@@ -107,7 +107,7 @@ class ReportRequest(BaseModel):
     send: bool = False
 
 
-@flow(name="weekly_report", validate_parameters=False)
+@flow(name="weekly_report", validate_parameters=False, persist_result=False)
 def weekly_report_flow(request: str) -> Path:
     req: ReportRequest = deref(request)
     run = write_report(req.settings, req.since, req.until, req.formats, req.out)
@@ -116,7 +116,7 @@ def weekly_report_flow(request: str) -> Path:
     return run.files[0]
 
 
-@flow(name="scheduled_report", validate_parameters=True)
+@flow(name="scheduled_report", validate_parameters=True, persist_result=False)
 def scheduled_report(config: str, data_dir: str | None = None, today: str | None = None) -> ReportRun:
     """The scheduled run: the last 7 days in the configured timezone, every configured format, delivered."""
     settings = load_settings(Path(config), data_dir=Path(data_dir) if data_dir else None)
