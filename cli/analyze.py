@@ -9,44 +9,43 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from winloss.pipeline.errors import WinlossError
-from winloss.pipeline.models import CallOutcome
+from winloss.pipeline.models import CallOutcome, Outcomes
 
 from .state import EXAMPLES, console, fail, plain, state
 
 
-def _count_inputs(paths: list[Path], manifest: Path | None) -> int:
-    from winloss.pipeline.analyze import discover
-    from winloss.pipeline.crm import load_manifest
-
-    return len(discover(paths)) if paths else len(load_manifest(manifest)) if manifest else 0
-
-
-def run_analysis(ctx: typer.Context, paths: list[Path], manifest: Path | None,
-                 deals: Path | None) -> list[CallOutcome]:
+def run_analysis(ctx: typer.Context, paths: list[Path], manifest: Path | None, deals: Path | None,
+                 allow_outside: bool = False, prune: bool = False) -> Outcomes:
     from winloss.flows.analyze import analyze_calls
 
     st = state(ctx)
-    total = _count_inputs(paths, manifest)
     with Progress(TextColumn("[bold]analysing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=console, transient=False) as bar:
-        task = bar.add_task("", total=total)
+        task = bar.add_task("", total=None)
 
         def advance(outcome: CallOutcome) -> None:
             bar.update(task, advance=1, description=plain(f"{Path(outcome.path).name}: {outcome.status}"))
 
-        outcomes = analyze_calls(st.settings, paths, manifest=manifest, deals=deals, on_progress=advance)
-    return outcomes
+        return analyze_calls(st.settings, paths, manifest=manifest, deals=deals, on_progress=advance,
+                             on_total=lambda n: bar.update(task, total=n), allow_outside=allow_outside, prune=prune)
 
 
-def print_outcomes(outcomes: list[CallOutcome]) -> None:
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("analysed", "unchanged", "failed")}
+def print_outcomes(outcomes: Outcomes) -> None:
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("analysed", "unchanged", "failed", "missing")}
     console.print(f"{len(outcomes)} file(s): {counts['analysed']} analysed, {counts['unchanged']} unchanged, "
-                  f"{counts['failed']} failed")
+                  f"{counts['failed']} failed" + (f", {counts['missing']} missing" if counts["missing"] else ""))
+    # escape: paths and problems are data, and redacted text holds [EMAIL]-style placeholders Rich reads as markup
     for o in outcomes:
         if o.status == "failed":
-            console.print(f"  [red]failed[/] {plain(o.path)}: {plain(o.problem)}", highlight=False, soft_wrap=True)
+            console.print(f"  [red]failed[/] {plain(o.path)}: {plain(o.problem or '')}", highlight=False,
+                          soft_wrap=True)
+        elif o.status == "missing":
+            console.print(f"  [yellow]missing[/] {plain(o.path)} (call {o.call_id}): {plain(o.problem or '')}",
+                          highlight=False, soft_wrap=True)
         elif o.note:
             console.print(f"  [yellow]note[/] {plain(o.path)}: {plain(o.note)}", highlight=False, soft_wrap=True)
+    for warning in getattr(outcomes, "warnings", []):
+        console.print(f"  [yellow]warning[/] {plain(warning)}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -55,12 +54,16 @@ def register(app: typer.Typer) -> None:
                 paths: list[Path] = typer.Argument(None, help="audio files, .txt transcripts, or folders"),
                 manifest: Path = typer.Option(None, "--manifest", help="calls.csv: path,date,rep,account,deal_id"),
                 deals: Path = typer.Option(None, "--deals", help="deals.csv: deal_id,outcome,amount,close_date,"
-                                                                 "stage,rep")) -> None:
+                                                                 "stage,rep"),
+                allow_outside: bool = typer.Option(False, "--allow-outside", help="let manifest rows name files "
+                                                   "outside the manifest's folder"),
+                prune: bool = typer.Option(False, "--prune", help="forget stored calls these inputs no longer "
+                                           "list (reported as missing)")) -> None:
         """Transcribe and analyse calls; store findings and index them. Unchanged calls are skipped."""
         if not paths and not manifest:
             raise typer.BadParameter("give audio/transcript paths or --manifest")
         try:
-            outcomes = run_analysis(ctx, paths or [], manifest, deals)
+            outcomes = run_analysis(ctx, paths or [], manifest, deals, allow_outside, prune)
         except WinlossError as exc:
             raise fail(exc) from None
         print_outcomes(outcomes)

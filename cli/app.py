@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from . import analyze, evaluate, insights, query, report, review, search
+from . import analyze, doctor, evaluate, insights, query, report, review, search
 from .state import AppState
 
 app = typer.Typer(help="winloss: win/loss analysis of recorded sales calls.", no_args_is_help=True,
@@ -30,6 +30,7 @@ search.register(app)
 insights.register(app)
 evaluate.register(app)
 review.register(app)
+doctor.register(app)
 
 
 def main() -> None:

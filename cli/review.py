@@ -94,12 +94,14 @@ def review(ctx: typer.Context,
 def learn(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """Retrain the trackers on the labels and give every stored call new findings (no transcription)."""
     from winloss.pipeline.index import Index
+    from winloss.pipeline.lock import data_lock
     from winloss.pipeline.review import refresh_findings
 
     st = state(ctx)
     try:
         engines = _engines(st)
-        result = refresh_findings(st.store, Index(st.settings, engines.embedder), engines)
+        with data_lock(st.settings.data_dir, "learn"):  # it rewrites findings in the store and the index
+            result = refresh_findings(st.store, Index(st.settings, engines.embedder), engines)
         status = engines.learned.status if engines.learned else []
     except WinlossError as exc:
         raise fail(exc) from None

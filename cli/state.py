@@ -36,11 +36,24 @@ class AppState:
         return Store(self.settings.database_url)
 
     @cached_property
-    def index(self):
+    def raw_index(self):
+        """The index as it is on disk (what `doctor` inspects)."""
         from winloss.pipeline.embed import build_embedder
         from winloss.pipeline.index import Index
 
         return Index(self.settings, build_embedder(self.settings.embeddings))
+
+    @cached_property
+    def index(self):
+        """The index, given the store's call ids first when an upgrade changed them (schema 5)."""
+        from winloss.pipeline.lock import data_lock
+        from winloss.pipeline.reindex import rekey
+
+        index = self.raw_index
+        if self.store.index_stale():
+            with data_lock(self.settings.data_dir, "search"):
+                rekey(self.store, index)
+        return index
 
     def llm_redactor(self):
         """The redactor for text sent to an LLM, or None when privacy.redact_llm is off."""

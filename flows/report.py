@@ -20,6 +20,8 @@ from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.settings import Playbook, Settings, load_playbook, load_settings
 from winloss.pipeline.store import Store
 
+from .refs import by_reference, deref
+
 log = logging.getLogger(__name__)
 
 
@@ -59,7 +61,7 @@ def chat_text(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-@task(name="write-report", cache_policy=NO_CACHE)
+@task(name="write-report", cache_policy=NO_CACHE, persist_result=False)  # see flows/analyze.py
 def write_report(settings: Settings, since: dt.date | None, until: dt.date | None, formats: list[str],
                  out: Path | None = None) -> ReportRun:
     playbook = load_playbook(settings.playbook)
@@ -79,26 +81,46 @@ def write_report(settings: Settings, since: dt.date | None, until: dt.date | Non
     return ReportRun(files=files, summary=summary, narrative_engine=story.engine if story else "offline")
 
 
-@task(name="deliver-report", cache_policy=NO_CACHE)
+@task(name="deliver-report", cache_policy=NO_CACHE, persist_result=False)
 def deliver_report(settings: Settings, run: ReportRun, subject: str) -> ReportRun:
     deliveries = deliver.deliver(run.files, subject, run.summary, settings.report.delivery)
     return run.model_copy(update={"deliveries": deliveries})
 
 
-@flow(name="weekly_report", validate_parameters=False)
 def weekly_report(settings: Settings, since: dt.date | None = None, until: dt.date | None = None,
                   fmt: str | list[str] = "md", out: Path | None = None, send: bool = False) -> Path:
     """The report for a period (default: Markdown for the last 7 days), in one format or several computed once;
     returns the first file. `send` also delivers them."""
     if since is None and until is None:
         since, until = default_period()
-    run = write_report(settings, since, until, [fmt] if isinstance(fmt, str) else list(fmt), out)
-    if send:
-        _check(deliver_report(settings, run, f"Win/loss report {since} to {until}"))
+    request = ReportRequest(settings=settings, since=since, until=until,
+                            formats=[fmt] if isinstance(fmt, str) else list(fmt), out=out, send=send)
+    with by_reference(request) as key:
+        return weekly_report_flow(key)
+
+
+class ReportRequest(BaseModel):
+    """weekly_report's arguments, handed to its flow by reference: Prefect stores flow parameters in its database,
+    and settings hold names to redact and perhaps a database password (flows/refs.py)."""
+
+    settings: Settings
+    since: dt.date | None
+    until: dt.date | None
+    formats: list[str]
+    out: Path | None = None
+    send: bool = False
+
+
+@flow(name="weekly_report", validate_parameters=False, persist_result=False)
+def weekly_report_flow(request: str) -> Path:
+    req: ReportRequest = deref(request)
+    run = write_report(req.settings, req.since, req.until, req.formats, req.out)
+    if req.send:
+        _check(deliver_report(req.settings, run, f"Win/loss report {req.since} to {req.until}"))
     return run.files[0]
 
 
-@flow(name="scheduled_report", validate_parameters=True)
+@flow(name="scheduled_report", validate_parameters=True, persist_result=False)
 def scheduled_report(config: str, data_dir: str | None = None, today: str | None = None) -> ReportRun:
     """The scheduled run: the last 7 days in the configured timezone, every configured format, delivered."""
     settings = load_settings(Path(config), data_dir=Path(data_dir) if data_dir else None)

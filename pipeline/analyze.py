@@ -17,11 +17,11 @@ from .embed import Embedder, build_embedder
 from .errors import BadInputError
 from .extract import Extractor, build_extractor, ground
 from .extract.learning import LearnedTrackers
-from .models import Call, CallAnalysis, Label, Transcript, file_id
+from .identity import make_call  # noqa: F401  (where callers have always found it)
+from .models import Call, CallAnalysis, Label, Transcript
 from .redact import Redactor
 from .settings import Playbook, Settings
 from .transcribe import (
-    TRANSCRIPT_SUFFIXES,
     Transcriber,
     build_transcriber,
     read_transcript,
@@ -31,9 +31,6 @@ from .transcribe.audio_call import map_speech
 
 log = logging.getLogger(__name__)
 
-AUDIO_SUFFIXES = {".wav", ".mp3", ".opus", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".wma", ".webm", ".mp4",
-                  ".mkv", ".mov", ".amr"}
-INPUT_SUFFIXES = AUDIO_SUFFIXES | TRANSCRIPT_SUFFIXES
 AUTO_PROCESSES_AT = 50
 
 
@@ -120,29 +117,6 @@ def embedding_processes(setting: int | Literal["auto"], transcripts: int) -> int
         return setting
     cores = os.cpu_count() or 1
     return min(cores, 4) if cores > 1 and transcripts >= AUTO_PROCESSES_AT else 0
-
-
-def discover(paths: list[Path]) -> list[Path]:
-    """Files to analyse: the files named, and every audio or transcript file under the folders named."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES)
-        else:
-            found.append(path)
-    return list(dict.fromkeys(p.resolve() for p in found))
-
-
-def make_call(path: Path, row: ManifestRow | None) -> Call:
-    if not path.exists():
-        raise BadInputError(path, "file not found")
-    if path.stat().st_size == 0:
-        raise BadInputError(path, "empty file (0 bytes): nothing to analyse")
-    suffix = path.suffix.lower()
-    media = "transcript" if suffix in TRANSCRIPT_SUFFIXES else "audio"
-    row = row or ManifestRow(path=path)
-    return Call(call_id=file_id(path), path=str(path), media=media, date=row.date, rep=row.rep,
-                account=row.account, deal_id=row.deal_id)
 
 
 def spoken_language(speech: np.ndarray, engines: Engines) -> tuple[str, float] | None:

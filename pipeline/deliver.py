@@ -14,6 +14,7 @@ import os
 import smtplib
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -35,14 +36,19 @@ class Delivery(BaseModel):
     error: str | None = None
 
 
-def _retry(channel: str, target: str, attempts: int, backoff_s: float, send: Callable[[], None]) -> Delivery:
+def _retry(channel: str, target: str, attempts: int, backoff_s: float, send: Callable[[], None],
+           secret: str | None = None) -> Delivery:
+    """Send with retries and backoff; `secret` (a hook URL) never appears in what is logged or returned."""
     error = None
     for attempt in range(1, attempts + 1):
         try:
             send()
             return Delivery(channel=channel, target=target, ok=True, attempts=attempt)
-        except (OSError, smtplib.SMTPException) as exc:  # urllib's errors are OSErrors too
+        # urllib's errors are OSErrors too; it raises ValueError (quoting the URL) for a URL it cannot use
+        except (OSError, ValueError, smtplib.SMTPException) as exc:
             error = f"{type(exc).__name__}: {exc}"
+            if secret:
+                error = error.replace(secret, target)
             log.warning("%s delivery to %s failed (attempt %d of %d): %s", channel, target, attempt, attempts, error)
             if attempt < attempts:
                 time.sleep(backoff_s * 2 ** (attempt - 1))
@@ -76,7 +82,12 @@ def email(files: list[Path], subject: str, settings: DeliverySettings) -> Delive
 def webhook(text: str, url: str, settings: DeliverySettings) -> Delivery:
     """POST {"text": ...} as JSON, the payload Slack, Mattermost and Teams-compatible hooks accept."""
     body = json.dumps({"text": text}).encode()
-    shown = url.split("?")[0].rsplit("/", 1)[0] + "/…"  # never print the secret part of a hook URL
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:  # would fail deep in urllib, quoting the URL
+        return Delivery(channel="webhook", target=WEBHOOK_URL, ok=False, attempts=0,
+                        error=f"{WEBHOOK_URL} is not an http(s) URL; it must start with https:// (not sent)")
+    port = f":{parts.port}" if parts.port else ""
+    shown = f"{parts.scheme}://{parts.hostname}{port}/…"  # a hook's path and query are its secret: never printed
 
     def send() -> None:
         request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
@@ -84,7 +95,7 @@ def webhook(text: str, url: str, settings: DeliverySettings) -> Delivery:
             if response.status >= 300:
                 raise urllib.error.HTTPError(url, response.status, "unexpected status", response.headers, None)
 
-    return _retry("webhook", shown, settings.attempts, settings.backoff_s, send)
+    return _retry("webhook", shown, settings.attempts, settings.backoff_s, send, secret=url)
 
 
 def deliver(files: list[Path], subject: str, summary: str, settings: DeliverySettings) -> list[Delivery]:

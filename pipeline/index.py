@@ -2,10 +2,16 @@
 
 Persistent under the data dir by default, a Chroma server when storage.chroma_url is set. Our own
 embedding function is always passed: Chroma's default one would download a model.
+
+The collections come in generations (`findings_g3`): a rebuild fills a new generation beside the live one and
+then points the `winloss_index` collection's metadata at it, one write, so an interrupted rebuild leaves the old
+index answering. Generation 0 is the plain names that indexes had before generations.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 import chromadb
@@ -21,6 +27,8 @@ from .sentences import text_vectors
 from .settings import Settings
 
 UTTERANCES, FINDINGS = "utterances", "findings"
+POINTER = "winloss_index"  # its metadata names the live generation
+_GENERATION = re.compile(rf"^({UTTERANCES}|{FINDINGS})(?:_g(\d+))?$")
 
 
 @register_embedding_function
@@ -76,14 +84,70 @@ class Index:
         else:
             settings.chroma_path.mkdir(parents=True, exist_ok=True)
             self.client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+        self.data_dir = settings.data_dir
         self.embedder = embedder
         self.ef = WinlossEmbeddingFunction(embedder)
-        self.collections = self._open()
+        self.generation = self._live_generation()
+        self.collections = self._open(self.generation)
 
-    def _open(self) -> dict[str, Any]:
-        return {name: self.client.get_or_create_collection(name, embedding_function=self.ef,
+    # -- generations ----------------------------------------------------------------------------------------
+    def _live_generation(self) -> int:
+        names = self._names()
+        if POINTER not in names:
+            return 0
+        return int((self.client.get_collection(POINTER, embedding_function=self.ef).metadata or {})
+                   .get("generation", 0))
+
+    def _names(self) -> set[str]:
+        return {getattr(c, "name", c) for c in self.client.list_collections()}
+
+    def _generations(self) -> set[int]:
+        """Every generation with a collection here, complete or not."""
+        return {int(m.group(2) or 0) for n in self._names() if (m := _GENERATION.match(n))}
+
+    @staticmethod
+    def _name(base: str, generation: int) -> str:
+        return base if generation == 0 else f"{base}_g{generation}"
+
+    def _open(self, generation: int) -> dict[str, Any]:
+        return {name: self.client.get_or_create_collection(self._name(name, generation), embedding_function=self.ef,
                                                            metadata={"hnsw:space": "cosine"})
                 for name in (UTTERANCES, FINDINGS)}
+
+    def _drop(self, generation: int) -> None:
+        names = self._names()
+        for base in (UTTERANCES, FINDINGS):
+            if (name := self._name(base, generation)) in names:
+                self.client.delete_collection(name)
+
+    def _point(self, generation: int) -> None:
+        if POINTER in self._names():
+            self.client.get_collection(POINTER, embedding_function=self.ef).modify(metadata={"generation": generation})
+        else:
+            self.client.create_collection(POINTER, embedding_function=self.ef, metadata={"generation": generation})
+
+    def unfinished(self) -> list[int]:
+        """Generations that are not live: what an interrupted rebuild left behind."""
+        return sorted(self._generations() - {self.generation})
+
+    def rebuild(self, fill: Callable[[Index], None]) -> None:
+        """Fill a new generation with `fill(self)` beside the live one, then make it live and drop the old one.
+
+        Until the switch, every other reader still answers from the old generation; if this process dies, the
+        new one is left unfinished and the next rebuild drops it. Callers hold the data dir's lock."""
+        for leftover in self.unfinished():
+            self._drop(leftover)
+        old, new = self.generation, max(self._generations() | {self.generation}) + 1
+        self.collections = self._open(new)
+        try:
+            fill(self)
+        except BaseException:
+            self._drop(new)
+            self.collections = self._open(old)
+            raise
+        self._point(new)
+        self.generation = new
+        self._drop(old)
 
     def upsert_call(self, analysis: CallAnalysis, outcome: Outcome | None) -> None:
         records = [(f.finding_id, FlatFinding.of(f)) for f in analysis.findings]
@@ -94,8 +158,7 @@ class Index:
         """Everything indexed for one call, replaced: its utterances and its findings (id, finding)."""
         base = {"call_id": call.call_id, "rep": call.rep or "", "deal_id": call.deal_id or "",
                 "date": call.date.isoformat() if call.date else "", "outcome": outcome.value if outcome else ""}
-        for collection in self.collections.values():  # a re-analysed call may have fewer rows than before
-            collection.delete(where={"call_id": call.call_id})
+        self.delete_call(call.call_id)  # a re-analysed call may have fewer rows than before
         utts = [u for u in utterances if u.text.strip()]
         self._upsert(UTTERANCES, [f"{call.call_id}:{u.index}" for u in utts], [u.text for u in utts],
                      [{**base, "utterance_index": u.index, "role": u.role.value, "start": u.start, "end": u.end,
@@ -113,11 +176,15 @@ class Index:
                                                 embeddings=text_vectors(self.embedder, documents[i: i + step]),
                                                 metadatas=metadatas[i: i + step])
 
-    def clear(self) -> None:
-        """Drop and recreate both collections (reindex)."""
-        for name in list(self.collections):
-            self.client.delete_collection(name)
-        self.collections = self._open()
+    def delete_call(self, call_id: str) -> None:
+        for collection in self.collections.values():
+            collection.delete(where={"call_id": call_id})
+
+    def add_vectors(self, collection: str, ids: list[str], embeddings: list, documents: list[str],
+                    metadatas: list[dict]) -> None:
+        if ids:
+            self.collections[collection].upsert(ids=ids, embeddings=embeddings, documents=documents,
+                                                metadatas=metadatas)
 
     def search(self, query: str, collection: str = FINDINGS, limit: int = 10,
                where: dict[str, Any] | None = None, call_ids: list[str] | None = None) -> list[Hit]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -39,12 +40,21 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def call_key(path: Path, deal_id: str | None, salt: int = 0) -> str:
+    """A new call's id, from its source: the resolved file and the deal its manifest row names (16 hex chars).
+
+    `salt` gives another id when this one is taken (a call that moved keeps the id of where it was first seen)."""
+    key = f"{path}\x00{deal_id or ''}" + (f"\x00{salt}" if salt else "")
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 def content_id(data: bytes) -> str:
-    """Call ids are content hashes: the same bytes are the same call, wherever the file lives."""
+    """The content hash of some bytes: with the config fingerprint, it decides whether a call must be analysed again."""
     return hashlib.sha256(data).hexdigest()[:16]
 
 
 def file_id(path: Path, chunk: int = 1 << 20) -> str:
+    """content_id of a file, read in chunks (recordings can be large)."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         while block := fh.read(chunk):
@@ -53,7 +63,10 @@ def file_id(path: Path, chunk: int = 1 << 20) -> str:
 
 
 class Call(_Frozen):
-    """One recorded (or transcribed) call and what the manifest says about it."""
+    """One recorded (or transcribed) call and what the manifest says about it.
+
+    Its id stands for its source (file and deal, pipeline/identity.py), not its bytes: `content_hash` is what
+    tells whether the file changed since it was analysed."""
 
     call_id: str
     path: str
@@ -62,6 +75,8 @@ class Call(_Frozen):
     rep: str | None = None
     account: str | None = None
     deal_id: str | None = None
+    content_hash: str | None = None
+    origin: str | None = Field(None, description="the manifest or folder the call was last found through")
 
 
 class Utterance(_Frozen):
@@ -90,9 +105,9 @@ class Transcript(_Frozen):
 
 
 class Deal(_Frozen):
-    deal_id: str
+    deal_id: str = Field(min_length=1)
     outcome: Outcome
-    amount: float | None = None
+    amount: float | None = Field(None, ge=0, allow_inf_nan=False)
     close_date: dt.date | None = None
     stage: str | None = None
     rep: str | None = None
@@ -125,8 +140,13 @@ class _Finding(_Frozen):
     @property
     def finding_id(self) -> str:
         """Stable across re-runs, so re-ingesting upserts instead of duplicating."""
-        key = f"{self.evidence.call_id}|{self.kind}|{self.label}|{self.evidence.utterance_index}|{self.engine}"
-        return hashlib.sha256(key.encode()).hexdigest()[:20]
+        return finding_key(self.evidence.call_id, self.kind, self.label, self.evidence.utterance_index, self.engine)
+
+
+def finding_key(call_id: str, kind: str, label: str, utterance_index: int, engine: str) -> str:
+    """A finding's id from what makes it this finding (the store's migrations recompute it when a call id changes)."""
+    key = f"{call_id}|{FindingKind(kind).value}|{label}|{utterance_index}|{engine}"
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
 class Objection(_Finding):
@@ -224,15 +244,25 @@ class FlatFinding(_Frozen):
 
 
 class CallOutcome(_Frozen):
-    """What happened to one input in a batch: analysed, skipped as unchanged, or failed and why."""
+    """What happened to one input in a batch: analysed, skipped as unchanged, or failed and why; or, for a call
+    stored from the same manifest or folder that this run no longer found, missing."""
 
     path: str
-    status: Literal["analysed", "unchanged", "failed"]
+    status: Literal["analysed", "unchanged", "failed", "missing"]
     call_id: str | None = None
     problem: str | None = None
     note: str | None = None  # e.g. the call is in another language
     findings: int = 0
     seconds: float = 0.0
+
+
+class Outcomes(list[CallOutcome]):
+    """A run's outcomes, one per input (and one per missing call), with warnings about the inputs themselves:
+    duplicate manifest or deal rows, deals the manifest names that no deals file holds."""
+
+    def __init__(self, outcomes: Iterable[CallOutcome] = (), warnings: Iterable[str] = ()):
+        super().__init__(outcomes)
+        self.warnings = list(warnings)
 
 
 def mmss(seconds: float) -> str:

@@ -87,7 +87,9 @@ class Redactor:
         return found.group(0) if found else None
 
     def transcript(self, transcript: Transcript) -> Transcript:
-        utterances = [u.model_copy(update={"text": self.text(u.text)}) for u in transcript.utterances]
+        # speaker labels too: an imported transcript's are often the people's names
+        utterances = [u.model_copy(update={"text": self.text(u.text), "speaker": self.text(u.speaker)})
+                      for u in transcript.utterances]
         return transcript.model_copy(update={"utterances": utterances})
 
 

@@ -28,6 +28,8 @@ from .models import (
     Role,
     Transcript,
     Utterance,
+    call_key,
+    finding_key,
 )
 
 metadata = sa.MetaData()
@@ -56,6 +58,8 @@ calls = sa.Table(
     sa.Column("llm_output_tokens", sa.Integer),
     sa.Column("llm_cost_usd", sa.Float),
     sa.Column("dropped_findings", sa.Integer),
+    sa.Column("content_hash", sa.String(32)),
+    sa.Column("origin", sa.Text),
 )
 deals = sa.Table(
     "deals", metadata,
@@ -106,6 +110,8 @@ runs = sa.Table(
     sa.Column("unchanged", sa.Integer, default=0),
     sa.Column("failed", sa.Integer, default=0),
     sa.Column("failures", sa.Text, default="[]"),
+    sa.Column("missing", sa.Integer, default=0),
+    sa.Column("warnings", sa.Text, default="[]"),
 )
 
 # People's verdicts on sentences. No foreign key to calls: re-analysing a call replaces its rows, never its labels.
@@ -156,8 +162,60 @@ def _v4(conn: Connection) -> None:
     labels.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
+def _v5(conn: Connection) -> None:
+    """A call's id is its source (path and deal), no longer its bytes; calls.content_hash keeps the bytes' hash.
+
+    Old ids were content hashes, so the old id is the content hash. Rows of one source under several ids (a file
+    analysed, edited and analysed again) become one call: the latest analysis, with every label of the source.
+    Vectors in the index carry the old ids: the index is marked stale and re-keyed by the next analyze or reindex.
+    """
+    _add_columns(conn, calls, ["content_hash", "origin"])
+    _add_columns(conn, runs, ["missing", "warnings"])
+    rows = conn.execute(sa.select(calls.c.call_id, calls.c.path, calls.c.deal_id, calls.c.analysed_at)
+                        .order_by(calls.c.analysed_at.desc(), calls.c.call_id)).mappings().all()
+    kept: dict[str, str] = {}  # new id -> the old id whose analysis stays
+    for row in rows:
+        new = call_key(Path(row["path"]), row["deal_id"])
+        if new in kept:  # an older analysis of the same source: its rows go, its labels follow the call
+            _drop_rows(conn, row["call_id"])
+            conn.execute(sa.update(labels).where(labels.c.call_id == row["call_id"]).values(call_id=new))
+            continue
+        kept[new] = row["call_id"]
+        _rekey(conn, row["call_id"], new)
+    if rows:
+        _set_meta(conn, INDEX_STALE, "call ids changed (schema 5)")
+
+
+def _rekey(conn: Connection, old: str, new: str) -> None:
+    """Move one call's rows from the old id to the new one; finding ids include the call id, so they follow."""
+    row = dict(conn.execute(sa.select(calls).where(calls.c.call_id == old)).mappings().one())
+    conn.execute(sa.insert(calls).values({**row, "call_id": new, "content_hash": old}))
+    conn.execute(sa.update(utterances).where(utterances.c.call_id == old).values(call_id=new))
+    for f in conn.execute(sa.select(findings.c.finding_id, findings.c.kind, findings.c.label,
+                                    findings.c.utterance_index, findings.c.engine)
+                          .where(findings.c.call_id == old)).mappings().all():
+        conn.execute(sa.update(findings).where(findings.c.finding_id == f["finding_id"]).values(
+            call_id=new, finding_id=finding_key(new, f["kind"], f["label"], f["utterance_index"], f["engine"])))
+    conn.execute(sa.update(labels).where(labels.c.call_id == old).values(call_id=new))
+    conn.execute(sa.delete(calls).where(calls.c.call_id == old))
+
+
+def _drop_rows(conn: Connection, call_id: str) -> None:
+    """A call's analysis (findings, utterances, the call row); never its labels."""
+    conn.execute(sa.delete(findings).where(findings.c.call_id == call_id))
+    conn.execute(sa.delete(utterances).where(utterances.c.call_id == call_id))
+    conn.execute(sa.delete(calls).where(calls.c.call_id == call_id))
+
+
+def _set_meta(conn: Connection, key: str, value: str | None) -> None:
+    conn.execute(sa.delete(meta).where(meta.c.key == key))
+    if value is not None:
+        conn.execute(sa.insert(meta).values(key=key, value=value))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
+INDEX_STALE = "index_stale"  # meta key: why the index no longer matches the store's ids, until it is rebuilt
 
 
 class Store:
@@ -189,8 +247,7 @@ class Store:
             for step in MIGRATIONS[current:]:
                 step(conn)
             if current < SCHEMA_VERSION:
-                conn.execute(sa.delete(meta).where(meta.c.key == "schema_version"))
-                conn.execute(sa.insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                _set_meta(conn, "schema_version", str(SCHEMA_VERSION))
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -210,12 +267,11 @@ class Store:
         """Replace everything stored for this call in one transaction."""
         call, tr = analysis.call, analysis.transcript
         with self.engine.begin() as conn:
-            conn.execute(sa.delete(findings).where(findings.c.call_id == call.call_id))
-            conn.execute(sa.delete(utterances).where(utterances.c.call_id == call.call_id))
-            conn.execute(sa.delete(calls).where(calls.c.call_id == call.call_id))
+            _drop_rows(conn, call.call_id)
             conn.execute(sa.insert(calls).values(
                 call_id=call.call_id, path=call.path, media=call.media, date=call.date, rep=call.rep,
-                account=call.account, deal_id=call.deal_id, duration=tr.duration, channels=tr.channels,
+                account=call.account, deal_id=call.deal_id, content_hash=call.content_hash, origin=call.origin,
+                duration=tr.duration, channels=tr.channels,
                 role_confidence=tr.role_confidence,
                 language=tr.language, transcriber=tr.engine, extractor=analysis.engine, fingerprint=fingerprint,
                 analysed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None), **_usage_columns(analysis)))
@@ -234,10 +290,24 @@ class Store:
         Facts the new row leaves blank keep their stored value: a file analysed again without its manifest
         must not lose its deal.
         """
-        facts = {k: v for k, v in call.model_dump(include={"date", "rep", "account", "deal_id"}).items()
+        facts = {k: v for k, v in call.model_dump(include={"date", "rep", "account", "deal_id", "origin"}).items()
                  if v is not None}
         with self.engine.begin() as conn:
             conn.execute(sa.update(calls).where(calls.c.call_id == call.call_id).values(path=call.path, **facts))
+
+    def delete_call(self, call_id: str) -> None:
+        """Forget a call's analysis (its source is gone); its labels stay, they carry their sentence's text."""
+        with self.engine.begin() as conn:
+            _drop_rows(conn, call_id)
+
+    def set_index_stale(self, reason: str | None) -> None:
+        with self.engine.begin() as conn:
+            _set_meta(conn, INDEX_STALE, reason)
+
+    def index_stale(self) -> str | None:
+        """Why the index's ids no longer match the store's (it must be re-keyed or rebuilt), or None."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(meta.c.value).where(meta.c.key == INDEX_STALE)).scalar()
 
     def start_run(self, transcriber: str, extractor: str, fingerprint: str) -> int:
         with self.engine.begin() as conn:
@@ -245,14 +315,15 @@ class Store:
                 started_at=dt.datetime.now(dt.UTC).replace(tzinfo=None), transcriber=transcriber,
                 extractor=extractor, fingerprint=fingerprint)).inserted_primary_key[0]
 
-    def finish_run(self, run_id: int, outcomes: list[CallOutcome]) -> None:
+    def finish_run(self, run_id: int, outcomes: list[CallOutcome], warnings: Iterable[str] = ()) -> None:
         failed = [{"path": o.path, "problem": o.problem} for o in outcomes if o.status == "failed"]
         with self.engine.begin() as conn:
             conn.execute(sa.update(runs).where(runs.c.run_id == run_id).values(
                 finished_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
                 analysed=sum(o.status == "analysed" for o in outcomes),
                 unchanged=sum(o.status == "unchanged" for o in outcomes),
-                failed=len(failed), failures=json.dumps(failed)))
+                missing=sum(o.status == "missing" for o in outcomes),
+                failed=len(failed), failures=json.dumps(failed), warnings=json.dumps(list(warnings))))
 
     def save_labels(self, items: Iterable[Label]) -> int:
         """Each verdict replaces an earlier one on the same sentence, kind and label; one transaction per call."""
@@ -294,6 +365,33 @@ class Store:
     def fingerprint_of(self, call_id: str) -> str | None:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(calls.c.fingerprint).where(calls.c.call_id == call_id)).scalar()
+
+    def analysed_as(self, call_id: str) -> tuple[str | None, str] | None:
+        """(content hash, fingerprint) of a call's stored analysis, or None when it has none."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(calls.c.content_hash, calls.c.fingerprint)
+                               .where(calls.c.call_id == call_id)).first()
+        return (row[0], row[1]) if row else None
+
+    def stored_calls(self, origins: Iterable[str] | None = None) -> list[Call]:
+        """Every stored call (or those last found through the given manifests and folders), as sources."""
+        q = sa.select(*(calls.c[k] for k in Call.model_fields)).order_by(calls.c.path, calls.c.call_id)
+        if origins is not None:
+            q = q.where(calls.c.origin.in_(list(origins)))
+        with self.engine.connect() as conn:
+            return [Call.model_validate(dict(r)) for r in conn.execute(q).mappings()]
+
+    def deal_ids(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(deals.c.deal_id)).scalars())
+
+    def vector_counts(self) -> dict[str, int]:
+        """What the index should hold: one vector per utterance with text, one per finding."""
+        with self.engine.connect() as conn:
+            spoken = conn.execute(sa.select(sa.func.count()).select_from(utterances)
+                                  .where(sa.func.length(sa.func.trim(utterances.c.text)) > 0)).scalar_one()
+            found = conn.execute(sa.select(sa.func.count()).select_from(findings)).scalar_one()
+        return {"utterances": spoken, "findings": found}
 
     def transcript(self, call_id: str) -> Transcript:
         with self.engine.connect() as conn:

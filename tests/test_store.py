@@ -1,5 +1,7 @@
 """The SQL store on a real SQLite file."""
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from winloss.pipeline.crm import load_deals, load_manifest
@@ -14,6 +16,8 @@ from winloss.pipeline.models import (
     Role,
     Transcript,
     Utterance,
+    call_key,
+    finding_key,
 )
 from winloss.pipeline.store import SCHEMA_VERSION, Store, meta
 
@@ -57,9 +61,9 @@ def test_a_foreign_database_is_refused(database_url):
 
 def test_deals_and_manifest_load_with_errors_naming_row_and_column(tmp_path, examples):
     deals = load_deals(examples / "deals.csv")
-    assert {d.outcome.value for d in deals} == {"won", "lost", "open"}
+    assert {d.outcome.value for d in deals.deals} == {"won", "lost", "open"} and deals.warnings == []
     manifest = load_manifest(examples / "calls.csv")
-    assert (examples / "gong" / "demo.mp3").resolve() in manifest
+    assert manifest.rows_for((examples / "gong" / "demo.mp3").resolve()) and manifest.warnings == []
     bad = tmp_path / "deals.csv"
     bad.write_text("deal_id,outcome\nD-1,won\nD-2,maybe\n")
     with pytest.raises(BadInputError) as err:
@@ -79,16 +83,62 @@ def test_a_version_1_store_is_upgraded_in_place(database_url):
         for table, column in [("calls", "role_confidence"), ("calls", "llm_model"), ("calls", "llm_cost_usd"),
                               ("calls", "llm_input_tokens"), ("calls", "llm_output_tokens"),
                               ("calls", "dropped_findings"), ("findings", "answered"), ("findings", "accepted"),
-                              ("findings", "context")]:
+                              ("findings", "context"), *V5_COLUMNS]:
             conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
         conn.execute(sa.text("DROP TABLE labels"))
         conn.execute(sa.update(meta).values(value="1"))
     store = Store(database_url)
-    assert store.schema_version() == SCHEMA_VERSION == 4
+    assert store.schema_version() == SCHEMA_VERSION == 5
     assert store.labels() == []
     assert store.counts()["utterances"] == 3
-    assert store.transcript("abc123").role_confidence is None
-    assert [f.answered for f in store.findings("abc123")] == [None] * store.counts()["findings"]
+    call_id = call_key(Path("/calls/a.wav"), "D-1")  # schema 5: the id is the source, the old id its content hash
+    assert store.transcript(call_id).role_confidence is None
+    assert [f.answered for f in store.findings(call_id)] == [None] * store.counts()["findings"]
+    assert store.analysed_as(call_id) == ("abc123", "fp")
+
+
+V5_COLUMNS = [("calls", "content_hash"), ("calls", "origin"), ("runs", "missing"), ("runs", "warnings")]
+
+
+def _old_analysis(call_id: str, path: str, deal: str, n_utts: int = 3) -> CallAnalysis:
+    """What a schema-4 winloss stored: the call id was the content hash of the file."""
+    analysis = _analysis(n_utts)
+    call = analysis.call.model_copy(update={"call_id": call_id, "path": path, "deal_id": deal})
+    mention = analysis.competitors[0]
+    mention = mention.model_copy(update={"evidence": mention.evidence.model_copy(update={"call_id": call_id})})
+    return analysis.model_copy(update={"call": call, "competitors": [mention], "transcript": analysis.transcript
+                                       .model_copy(update={"call_id": call_id})})
+
+
+def test_a_version_4_store_gets_source_ids_and_keeps_labels_and_content_hashes(database_url):
+    """v4 -> v5: ids become (path, deal) keys; an edited file's two analyses become one call; labels follow."""
+    store = Store(database_url)
+    store.save_analysis(_old_analysis("00000000000000aa", "/calls/a.txt", "D-1", 5), "fp")  # before the edit
+    store.save_analysis(_old_analysis("00000000000000bb", "/calls/a.txt", "D-1", 3), "fp")  # after it
+    store.save_analysis(_old_analysis("00000000000000cc", "/calls/c.txt", "D-2"), "fp")
+    verdict = dict(kind=FindingKind.objection, label="price", verdict=True, who="ana")
+    store.save_labels([Label(call_id="00000000000000aa", utterance_index=1, text="Too dear.", **verdict),
+                       Label(call_id="00000000000000bb", utterance_index=2, text="Too much.", **verdict),
+                       Label(call_id="00000000000000cc", utterance_index=0, text="Pricey.", **verdict)])
+    with store.engine.begin() as conn:
+        for table, column in V5_COLUMNS:
+            conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        conn.execute(sa.update(meta).where(meta.c.key == "schema_version").values(value="4"))
+    store.engine.dispose()
+
+    store = Store(database_url)
+    a, c = call_key(Path("/calls/a.txt"), "D-1"), call_key(Path("/calls/c.txt"), "D-2")
+    assert store.schema_version() == 5 and len(a) == len(c) == 16
+    assert sorted(r["call_id"] for r in store.list_calls()) == sorted([a, c])
+    assert store.analysed_as(a) == ("00000000000000bb", "fp")  # the later analysis stays, its old id its hash
+    assert store.analysed_as(c) == ("00000000000000cc", "fp")
+    assert store.counts() == {"calls": 2, "deals": 0, "utterances": 6, "findings": 2, "labels": 3}
+    assert {lb.text: lb.call_id for lb in store.labels()} == {"Too dear.": a, "Too much.": a, "Pricey.": c}
+    records = store.finding_records(a)  # finding ids follow the call id, as a fresh analysis would make them
+    assert [fid for fid, _ in records] == [finding_key(a, "competitor", "Pipewise", 1, "offline")]
+    assert store.index_stale()
+    Store(database_url)  # opening it again changes nothing
+    assert store.counts()["calls"] == 2 and store.schema_version() == 5
 
 
 def test_labels_survive_reanalysis_and_a_new_verdict_replaces_the_old(database_url):
