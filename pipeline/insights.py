@@ -29,6 +29,9 @@ class Quote(BaseModel):
     path: str = ""
 
 
+MIN_REVIEWS = 5  # fewer reviewed findings than this never make a row a fact
+
+
 class Row(BaseModel):
     """One objection category, competitor or message variant (used, contradicted, missed) in the period."""
 
@@ -58,8 +61,9 @@ class Row(BaseModel):
         return None if self.precision is None else round(self.calls * self.precision, 1)
 
     def trusted(self, target: float) -> bool:
-        """Reviewed enough to be stated as fact: estimated precision at or above the target."""
-        return self.precision is not None and self.precision >= target
+        """Reviewed enough to be stated as fact: at least MIN_REVIEWS findings judged, and the share judged right at
+        or above the target."""
+        return self.precision is not None and self.reviewed >= MIN_REVIEWS and self.precision >= target
 
     @property
     def closed(self) -> int:
@@ -78,9 +82,6 @@ class Coverage(BaseModel):
     transcribers: list[str]
     extractors: list[str]
     failed: list[dict] = []
-
-
-MIN_REVIEWS = 5  # fewer reviewed findings than this give no precision estimate
 
 
 class Insights(BaseModel):
@@ -203,7 +204,7 @@ def _reviews(store: Store, rows: list[Row]) -> None:
             continue
         yes, no = counts.get((row.kind.value, row.label), (0, 0))
         row.reviewed = yes + no
-        row.precision = round(yes / (yes + no), 2) if yes + no >= MIN_REVIEWS else None
+        row.precision = round(yes / (yes + no), 2) if yes + no else None
 
 
 def _traits(store: Store, since, until) -> dict[tuple, list[dict]]:

@@ -8,7 +8,7 @@ import re
 
 from pydantic import BaseModel
 
-from .insights import Insights, Row
+from .insights import MIN_REVIEWS, Insights, Row
 from .llm import LLMClient, Prompt, parse_model
 from .settings import Playbook
 from .stats import Contrast
@@ -37,6 +37,8 @@ def caveat(row: Row, insights: Insights) -> str | None:
     what = row.label.replace("_", " ")
     if row.precision is None:
         return f"Unconfirmed lead (the {what} tracker is not reviewed yet: `winloss review`)"
+    if row.reviewed < MIN_REVIEWS:
+        return f"Unconfirmed lead (only {row.reviewed} {what} finding(s) reviewed)"
     return (f"Unconfirmed lead (reviewers confirmed {row.precision:.0%} of {what} findings, below the "
             f"{insights.target_precision:.0%} target)")
 

@@ -79,8 +79,8 @@ def reviewed(row: Row) -> str:
     if row.kind == "competitor" or row.variant == "missed":
         return "–"
     if row.precision is None:
-        return f"not reviewed ({row.reviewed})" if row.reviewed else "not reviewed"
-    return f"{row.precision:.2f} of {row.reviewed} · ≈{row.corrected_calls:g} calls"
+        return "not reviewed"
+    return f"{row.precision:.2f} of {row.reviewed} reviewed · ≈{row.corrected_calls:g} calls"
 
 
 def _change(row: Row) -> str:

@@ -17,9 +17,14 @@ def _gold(examples):
 
 
 def test_scripts_findings_match_the_labels(engines, examples):
-    """On the clean scripts the engine must find most labelled findings and invent few."""
+    """On the clean scripts the engine must find most labelled findings and invent few.
+
+    Objections are held to recall here and to a lower precision: the zero-shot objection tracker is set on real
+    conversations (docs/ACCURACY.md), where the thresholds that gave 0.95 on these scripts, written for this
+    playbook, found a third of the objections. Reviews teach it the rest (test_learning.py)."""
     gold = _gold(examples)
     tp = fp = fn = 0
+    obj = {"tp": 0, "fp": 0, "fn": 0}
     contradictions_found = 0
     for script in sorted((examples / "scripts").glob("call_*.txt"))[:8]:
         tr = read_transcript(script, script.stem)
@@ -33,12 +38,18 @@ def test_scripts_findings_match_the_labels(engines, examples):
         def strip(items):  # status is checked separately below
             return {x[:3] for x in items}
 
-        tp += len(strip(got) & strip(want))
-        fp += len(strip(got) - strip(want))
-        fn += len(strip(want) - strip(got))
+        got_obj, want_obj = ({x for x in strip(items) if x[0] == "objection"} for items in (got, want))
+        obj["tp"] += len(got_obj & want_obj)
+        obj["fp"] += len(got_obj - want_obj)
+        obj["fn"] += len(want_obj - got_obj)
+        tp += len(strip(got) & strip(want) - got_obj)
+        fp += len(strip(got) - strip(want) - got_obj)
+        fn += len(strip(want) - strip(got) - want_obj)
         contradictions_found += len({x for x in got if x[3] == "contradicted"} & want)
     assert tp / (tp + fp) >= 0.8, (tp, fp, fn)
     assert tp / (tp + fn) >= 0.8, (tp, fp, fn)
+    assert obj["tp"] / (obj["tp"] + obj["fn"]) >= 0.8, obj
+    assert obj["tp"] / (obj["tp"] + obj["fp"]) >= 0.5, obj
     assert contradictions_found == 2  # calls 03 and 07 carry one planted contradiction each
 
 
@@ -147,3 +158,16 @@ def test_a_lead_in_joined_by_the_asr_does_not_hide_the_message(engines):
     """The scripts say "Something our customers tell us. Most teams are live..."; ASR joins them with a comma."""
     joined = "Something her customers tell us, most teams are living Brightline in two weeks and we do the setup."
     assert _messages(engines, joined) == [("live_in_two_weeks", "delivered")]
+
+
+def test_agreement_thanks_questions_and_small_talk_are_not_objections(engines):
+    """What a customer says that resists nothing is closer to winloss's built-in non-objections than to the
+    playbook's objection examples (sentences written for this test, not taken from either)."""
+    lines = ["Okay, that sounds good to me.", "Thanks a lot for walking me through it.",
+             "What does the dashboard show on the first page?", "Lovely weather for a Friday, isn't it?",
+             "Honestly, the price is more than we can spend this year."]
+    tr = Transcript(call_id="t", duration=30.0, engine="test", utterances=[
+        Utterance(index=i, role=Role.customer, speaker="C", start=i * 5.0, end=i * 5.0 + 4, text=text)
+        for i, text in enumerate(lines)])
+    found = {o.evidence.utterance_index: o.category for o in engines.extractor.extract(tr).objections}
+    assert found == {4: "price"}

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 from winloss.pipeline.errors import ConfigError
-from winloss.pipeline.settings import load_playbook, load_settings
+from winloss.pipeline.settings import load_playbook, load_settings, same_transcript
 
 from .conftest import CONFIG
 
@@ -64,4 +64,11 @@ def test_fingerprint_follows_what_analysis_depends_on(playbook, tmp_path):
     assert a.fingerprint(playbook) == b.fingerprint(playbook)  # where data lives changes nothing
     c = a.model_copy(update={"extraction": a.extraction.model_copy(update={"objection_threshold": 0.9})})
     assert c.fingerprint(playbook) != a.fingerprint(playbook)
+    # findings-only changes (extraction settings, labels) keep the transcript half: no transcription again
+    assert same_transcript(a.fingerprint(playbook), c.fingerprint(playbook))
+    assert same_transcript(a.fingerprint(playbook), a.fingerprint(playbook, labels="abc"))
+    assert a.fingerprint(playbook, labels="abc") != a.fingerprint(playbook)
+    d = a.model_copy(update={"transcription": a.transcription.model_copy(update={"beam_size": 5})})
+    assert not same_transcript(a.fingerprint(playbook), d.fingerprint(playbook))
+    assert not same_transcript("0123456789abcdef", a.fingerprint(playbook))  # a store written before the split
     assert Path(a.database_url.removeprefix("sqlite:///")).name == "winloss.db"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..embed import Embedder
-from ..models import ANY_LABEL, FindingKind, Label
+from ..models import ANY_LABEL, FindingKind, Label, Utterance
 from ..settings import ExtractionSettings, Playbook
 from .negatives import NOT_OBJECTIONS
 
@@ -26,7 +26,7 @@ _NEGATION = re.compile(r"\b(?:not|no|never|can't|cannot|won't|don't|doesn't|isn'
 _CONTRAST = re.compile(r"\b(?:but|though|although|however|still|only|just)\b", re.IGNORECASE)
 PRIOR_SCALE = 3.0  # similarities vary over ~0.3; scaled to weigh like the embedding's few strongest directions
 SEED_WEIGHT = 0.5  # a playbook example counts half a reviewed sentence: it is the user's words, not their calls
-CONFIDENCE_Z = 1.0  # one standard error: the threshold's precision is claimed with ~84% one-sided confidence
+CONFIDENCE_Z = 0.5  # half a standard error: enough to stop a lucky crossing, not so much that recall halves
 
 
 def surface(text: str) -> np.ndarray:
@@ -103,6 +103,12 @@ class LearnedTrackers:
     detectors: dict[FindingKind, Detector] = field(default_factory=dict)
     confirmed: dict[FindingKind, dict[str, list[str]]] = field(default_factory=dict)
     status: list[TrackerStatus] = field(default_factory=list)
+    # (kind, call id, utterance index, text) -> (is it one, its label if known): what reviewers said of a turn
+    judged: dict[tuple[str, str, int, str], tuple[bool, str | None]] = field(default_factory=dict)
+
+    def verdict(self, kind: FindingKind, call_id: str, utterance: Utterance) -> tuple[bool, str | None] | None:
+        """What a reviewer said of this very turn (None: nobody judged it)."""
+        return self.judged.get((kind.value, call_id, utterance.index, utterance.text))
 
     def detector(self, kind: FindingKind) -> Detector | None:
         return self.detectors.get(kind)
@@ -247,6 +253,11 @@ def train(labels: list[Label], playbook: Playbook, embedder: Embedder,
     learned = LearnedTrackers()
     for kind in (FindingKind.objection, FindingKind.message):
         learned.confirmed[kind] = confirmed_examples(labels, kind)
+    confirmed = {(lb.call_id, lb.utterance_index, lb.text): lb.label for lb in labels
+                 if lb.kind is FindingKind.objection and lb.verdict and lb.label != ANY_LABEL}
+    for (call_id, index, text), verdict in verdicts(labels, FindingKind.objection).items():
+        category = confirmed.get((call_id, index, text))
+        learned.judged[(FindingKind.objection.value, call_id, index, text)] = (verdict, category)
     detector, status = train_detector(FindingKind.objection, labels, playbook, embedder, settings)
     if detector:
         learned.detectors[FindingKind.objection] = detector

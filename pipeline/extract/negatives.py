@@ -31,6 +31,20 @@ NOT_OBJECTIONS = [
     "What is included?",
     "Which option would you recommend?",
     "When would be a good time to talk again?",
+    # how things are today: a description, not resistance
+    "Right now we handle this with a few different tools.",
+    "We currently keep track of it ourselves.",
+    "Most of it is done by hand today.",
+    "Our team is about twenty people.",
+    "It is for my new place.",
+    # questions about how it works
+    "Is it possible to change that setting ourselves?",
+    "Can it send a summary every week?",
+    "Could you walk me through how it works?",
+    # conditional acceptance
+    "That could work, let's put a date in the diary.",
+    "If it all checks out, we can move ahead.",
+    "Sounds reasonable, send me the proposal.",
     # logistics and next steps
     "I can meet you tomorrow afternoon.",
     "I will send you the details by email.",

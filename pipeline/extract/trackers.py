@@ -311,10 +311,16 @@ class OfflineExtractor:
         return out
 
     def _objections(self, call_id: str, scored: list[Sentence], sims: dict) -> list[Objection]:
-        """One objection per customer turn at most: its sentence most like a category's examples."""
+        """One objection per customer turn at most: its sentence most like a category's examples. A turn a reviewer
+        judged is what they said it is, whatever the tracker thinks."""
         best: dict[int, Judged] = {}
         for j in self._objection_margins(scored, sims):
             idx = j.sentence.utterance.index
+            said = self.learned.verdict(FindingKind.objection, call_id, j.sentence.utterance) if self.learned else None
+            if said is not None:
+                verdict, category = said
+                j = Judged(j.sentence, category or j.category, 1.0 if verdict else -1.0, 1.0 if verdict else 0.0,
+                           j.similarity)
             if j.margin > 0 and (idx not in best or (best[idx].confidence, best[idx].similarity) <
                                  (j.confidence, j.similarity)):
                 best[idx] = j
