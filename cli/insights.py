@@ -51,12 +51,15 @@ def register(app: typer.Typer) -> None:
             return
         group = [] if by is By.outcome else [by.value]
         table = Table(*group, "label", "variant", "calls", "deals", "won", "lost", "open", "win rate",
-                      title=f"{what.value} by {by.value}",
-                      caption=f"win rates below {st.settings.report.min_sample} closed deals are not shown as claims")
+                      "precision (reviewed)", title=f"{what.value} by {by.value}",
+                      caption=f"win rates below {st.settings.report.min_sample} closed deals are not shown as claims; "
+                              f"precision: share of the reviewed findings judged right (`winloss review`)")
         for r in rows:
             rate = "–" if r["win_rate"] is None else f"{r['win_rate']:.0%}" + ("" if r["claim"] else " (n<min)")
+            precision = ("–" if what is What.competitors else "not reviewed" if r["precision"] is None
+                         else f"{r['precision']:.2f} of {r['reviewed']}")
             table.add_row(*cells(*(r[g] or "–" for g in group), r["label"], r["variant"] or "–", r["calls"],
-                                 r["deals"], r["won"], r["lost"], r["open"], rate))
+                                 r["deals"], r["won"], r["lost"], r["open"], rate, precision))
         console.print(table)
 
     @app.command()

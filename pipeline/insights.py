@@ -139,11 +139,14 @@ def breakdown(store: Store, kind: str, by: str, since: dt.date | None, until: dt
               min_sample: int) -> list[dict]:
     """The `winloss insights` table: one row per label (and variant) and per rep or month when asked."""
     rows = []
+    reviews = store.review_counts() if kind != "competitor" else {}
     for g in _aggregate(store, since, until, None if by == "outcome" else by):
         if g["kind"] != kind:
             continue
+        yes, no = reviews.get((kind, g["label"]), (0, 0))
         rows.append({**{k: v for k, v in g.items() if k != "kind"}, "win_rate": win_rate(g["won"], g["lost"]),
-                     "claim": g["won"] + g["lost"] >= min_sample})
+                     "claim": g["won"] + g["lost"] >= min_sample, "reviewed": yes + no,
+                     "precision": round(yes / (yes + no), 2) if yes + no else None})
     rows.sort(key=lambda r: (r.get("rep") or r.get("month") or "", -r["calls"], r["label"], r["variant"]))
     return rows
 

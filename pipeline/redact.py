@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 from .models import Transcript
 
-EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+# Starts only where a run of address characters starts, and a local part is at most 64 characters (RFC 5321): an
+# unbounded `[\w.+-]+` tried from every position of a long run without an `@` made redaction quadratic.
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]+(?:\.[\w-]+)+\b")
 # IBANs: two letters, two check digits, then 11-30 letters/digits, optionally in groups of four.
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
 # Card numbers: 13-19 digits, optionally grouped by spaces or dashes; kept only when the Luhn check passes.

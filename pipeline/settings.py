@@ -18,8 +18,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from .errors import ConfigError, StoreError
 
 DEFAULT_CONFIG = Path("config/winloss.toml")
-# Bump when a change to the code alters what the analysis of a call produces, so stored calls are redone.
-ANALYSIS_REVISION = 5
+# Bump when a change to the code alters what the analysis of a call produces, so stored calls are redone: the
+# transcript's revision when transcription changes (audio is transcribed again), the findings' when only extraction
+# does (new findings from the stored transcripts).
+TRANSCRIPT_REVISION = 5
+ANALYSIS_REVISION = 6
 
 
 class _Section(BaseModel):
@@ -180,7 +183,7 @@ class Settings(BaseSettings):
         transcript depends on, then what its findings depend on (`labels`: a digest of the reviewers' labels), so a
         call whose first half still matches gets new findings from its stored transcript, without transcription."""
         transcript = {
-            "revision": ANALYSIS_REVISION,
+            "revision": TRANSCRIPT_REVISION,
             "transcription": self.transcription.model_dump(mode="json"),
             "company": playbook.company.model_dump(mode="json"),  # names the roles and the vocabulary hints
             "privacy": self.privacy.model_dump(mode="json"),  # redact_stored changes the stored transcript

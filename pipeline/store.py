@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -407,6 +408,8 @@ class Store:
                                                 start=r["start"], end=r["end"], text=r["text"]) for r in rows])
 
     def resolve_call_id(self, prefix: str) -> str:
+        if not re.fullmatch(r"[0-9a-f]{1,32}", prefix):  # hex only: `%` or `_` would be LIKE wildcards
+            raise NotFoundError(f"{prefix!r} is not a call id (hex digits); `winloss calls` lists them")
         with self.engine.connect() as conn:
             ids = conn.execute(sa.select(calls.c.call_id).where(calls.c.call_id.like(f"{prefix}%"))).scalars().all()
         if len(ids) != 1:

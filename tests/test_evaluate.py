@@ -11,7 +11,10 @@ from winloss.pipeline.store import Store
 def test_the_offline_engine_meets_its_targets_on_the_scripts(script_corpus, examples):
     scores = score(Store(script_corpus.database_url), examples / "labels.jsonl")
     k = scores.kinds
-    assert k["objection"].precision >= 0.85 and k["objection"].recall >= 0.75, k["objection"]
+    # Objection precision on these scripts (written for this playbook) was 0.95 with thresholds set on them; the
+    # zero-shot rule is now set on real negotiations (docs/ACCURACY.md) and files status-quo descriptions here as
+    # `need` objections until a reviewer says otherwise. Recall must hold; precision must not fall further.
+    assert k["objection"].precision >= 0.5 and k["objection"].recall >= 0.8, k["objection"]
     assert k["message"].precision >= 0.85 and k["message"].recall >= 0.75, k["message"]
     assert k["contradiction"].tp >= 4 and k["contradiction"].fp <= 1, k["contradiction"]
     customer = score(Store(script_corpus.database_url), examples / "labels.jsonl", True).kinds["competitor"]
