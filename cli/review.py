@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -20,6 +22,21 @@ def _engines(st):
     from winloss.pipeline.analyze import Engines
 
     return Engines(st.settings, st.playbook, labels=st.store.labels())
+
+
+@contextmanager
+def _trained(st) -> Iterator:
+    """Engines with the trackers trained on the store's labels, closed afterwards; a WinlossError is the one-line
+    error of the command."""
+    engines = None
+    try:
+        engines = _engines(st)
+        yield engines
+    except WinlossError as exc:
+        raise fail(exc) from None
+    finally:
+        if engines is not None:
+            engines.close()
 
 
 def _show(item, number: int, total: int) -> None:
@@ -72,8 +89,8 @@ def review(ctx: typer.Context,
     except WinlossError as exc:
         raise fail(exc) from None
     if not items:
-        console.print("Nothing to review: every finding of this kind has a verdict"
-                      + ("" if suggest else "; try --suggest") + ".")
+        console.print("Nothing to review: no " + ("unlabelled customer turns" if suggest else
+                                                  "finding of this kind without a verdict; try --suggest") + ".")
         return
     saved = 0
     for number, item in enumerate(items, start=1):
@@ -98,16 +115,9 @@ def learn(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
     from winloss.pipeline.review import refresh_findings
 
     st = state(ctx)
-    try:
-        engines = _engines(st)
-        with data_lock(st.settings.data_dir, "learn"):  # it rewrites findings in the store and the index
-            result = refresh_findings(st.store, Index(st.settings, engines.embedder), engines)
-        status = engines.learned.status if engines.learned else []
-    except WinlossError as exc:
-        raise fail(exc) from None
-    finally:
-        if "engines" in locals():
-            engines.close()
+    with _trained(st) as engines, data_lock(st.settings.data_dir, "learn"):  # it rewrites findings and vectors
+        result = refresh_findings(st.store, Index(st.settings, engines.embedder), engines)
+        status = _status(st, engines)
     if as_json:
         print_json({"refreshed": result.refreshed, "current": result.current, "needs_analysis": result.needs_analysis,
                     "trackers": [s.__dict__ for s in status]})
@@ -122,20 +132,10 @@ def learn(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
 
 def trackers(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """Which engine decides each finding kind (learned from labels or zero-shot), on how many labels, how precise."""
-    from winloss.pipeline.extract.learning import TrackerStatus
-
     st = state(ctx)
-    try:
-        engines = _engines(st)
-        status = engines.learned.status if engines.learned else [
-            TrackerStatus(kind=FindingKind.objection, mode="zero-shot", labels=0, yes=0, no=0,
-                          note=f"learns after {st.settings.extraction.min_labels} reviewed turns")]
+    with _trained(st) as engines:
+        status = _status(st, engines)
         reviews = st.store.review_counts()
-    except WinlossError as exc:
-        raise fail(exc) from None
-    finally:
-        if "engines" in locals():
-            engines.close()
     if as_json:
         print_json({"trackers": [s.__dict__ for s in status],
                     "reviewed_findings": [{"kind": k, "label": label, "right": y, "wrong": n}
@@ -147,6 +147,15 @@ def trackers(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) 
         for (k, label), (yes, no) in sorted(reviews.items()):
             table.add_row(*cells(k, label, yes + no, yes, f"{yes / (yes + no):.2f}"))
         console.print(table)
+
+
+def _status(st, engines) -> list:
+    from winloss.pipeline.extract.learning import TrackerStatus
+
+    if engines.learned:
+        return engines.learned.status
+    return [TrackerStatus(kind=FindingKind.objection, mode="zero-shot", labels=0, yes=0, no=0,
+                          note=f"learns after {st.settings.extraction.min_labels} reviewed turns")]
 
 
 def _print_status(status) -> None:
