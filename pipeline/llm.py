@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,7 +29,8 @@ from .settings import LLMSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+# Package data (pyproject maps prompts/ to winloss.prompts): found the same way in a clone and in an installed wheel.
+PROMPTS = Path(str(resources.files("winloss.prompts")))
 
 
 def build_chat_model(settings: LLMSettings) -> BaseChatModel:
