@@ -111,9 +111,13 @@ def _month(store: Store):
 
 
 def _week(store: Store):
-    """ISO week of the call's date, e.g. 2026-W47 (SQLite's %W is close enough for ordering within a report)."""
+    """ISO week of the call's date, e.g. 2026-W47, the same on both databases. SQLite before 3.46 has no %G/%V: the
+    ISO week is the one of the date's Thursday (three days back, then forward to a Thursday), numbered by that
+    Thursday's day of the year."""
     if store.engine.dialect.name == "sqlite":
-        return sa.func.strftime("%Y-W%W", calls.c.date)
+        thursday = sa.func.date(calls.c.date, "-3 days", "weekday 4")
+        number = (sa.cast(sa.func.strftime("%j", thursday), sa.Integer) - 1) / 7 + 1
+        return sa.func.printf("%s-W%02d", sa.func.strftime("%Y", thursday), number)
     return sa.func.to_char(calls.c.date, 'IYYY-"W"IW')
 
 

@@ -1,5 +1,6 @@
 """The SQL store on a real SQLite file."""
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from winloss.pipeline.models import (
     call_key,
     finding_key,
 )
-from winloss.pipeline.store import SCHEMA_VERSION, Store, meta
+from winloss.pipeline.store import SCHEMA_VERSION, Store, calls, meta
 
 
 def _analysis(n_utts: int = 3) -> CallAnalysis:
@@ -152,3 +153,17 @@ def test_labels_survive_reanalysis_and_a_new_verdict_replaces_the_old(database_u
     store.save_labels([said.model_copy(update={"verdict": False})])
     assert [lb.verdict for lb in store.labels(FindingKind.objection)] == [False]
     assert store.labels(FindingKind.message) == []
+
+
+def test_weeks_are_iso_weeks_on_both_databases(database_url):
+    """2026-10-05 is a Monday of ISO week 41 (SQLite's %W said 40); 2027-01-01 belongs to 2026-W53."""
+    from winloss.pipeline.insights import _week
+
+    store = Store(database_url)
+    with store.engine.begin() as conn:
+        for day, call_id in [("2026-10-05", "a"), ("2026-10-11", "b"), ("2027-01-01", "c"), ("2027-01-04", "d")]:
+            conn.execute(sa.insert(calls).values(
+                call_id=call_id, path=call_id, media="transcript", date=dt.date.fromisoformat(day), duration=1,
+                channels=1, transcriber="t", extractor="o", fingerprint="f", analysed_at=dt.datetime(2026, 12, 1)))
+        weeks = dict(conn.execute(sa.select(calls.c.call_id, _week(store))).all())
+    assert weeks == {"a": "2026-W41", "b": "2026-W41", "c": "2026-W53", "d": "2027-W01"}
