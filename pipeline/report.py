@@ -74,6 +74,14 @@ def verdict(c: Contrast | None, min_sample: int) -> str:
     return f"wins {'more' if c.direction == 'higher' else 'less'} often ({p_text(c.p_value)})"
 
 
+def said_by(q: Quote) -> str:
+    """Who said it, never to be mistaken for the rep when a customer did: "customer (Dana), on Tom's call"."""
+    who = q.role.value if q.speaker.lower() in ("", q.role.value) else f"{q.role.value} ({q.speaker})"
+    if q.role.value == "rep":
+        return who if q.rep in (None, q.speaker) else f"{who}, on {q.rep}'s call"
+    return f"{who}, on {q.rep}'s call" if q.rep else f"{who}, rep unknown"
+
+
 def reviewed(row: Row) -> str:
     """The tracker's estimated precision from reviews, and the calls corrected for it; '–' for exact-match rows."""
     if row.kind == "competitor" or row.variant == "missed":
@@ -144,7 +152,7 @@ def render_markdown(insights: Insights, playbook: Playbook | None = None, narrat
             if not r.quotes:
                 continue
             out += [f"### {md(row_title(r, playbook))}", ""]
-            out += [f"> “{md(q.text)}” — {md(q.speaker)}, {md(q.rep or 'unknown rep')}, {md_code(q.call_id[:8])} "
+            out += [f"> “{md(q.text)}” — {md(said_by(q))}, {md_code(q.call_id[:8])} "
                     f"({md(q.call)}) @ {q.at}, {q.date or 'undated'}, deal {md(q.outcome)}" for q in r.quotes]
             out.append("")
     return "\n".join(out)
@@ -273,7 +281,7 @@ def render_html(insights: Insights, playbook: Playbook | None = None, narrative:
             if not r.quotes:
                 continue
             parts.append(f"<h3>{_esc(row_title(r, playbook))}</h3>")
-            parts += [f"<blockquote>“{_esc(q.text)}” — {_esc(q.speaker)}, {_esc(q.rep or 'unknown rep')}, "
+            parts += [f"<blockquote>“{_esc(q.text)}” — {_esc(said_by(q))}, "
                       f"<a class='quote' href='{_esc(quote_href(q))}'>{_esc(q.call)} @ {q.at}</a>, "
                       f"{q.date or 'undated'}, deal {_esc(q.outcome)}</blockquote>" for q in r.quotes]
     parts.append("</body></html>")

@@ -78,6 +78,8 @@ def test_labels_teach_the_tracker_and_the_report_shows_their_precision(data):
     price = next(line for line in text.splitlines() if line.startswith("| price"))
     assert "1.00 of 4 reviewed · ≈2 calls" in price  # 2 calls, 4 reviewed findings, every one right
     assert "not reviewed" not in text.split("## Competitors")[0]
+    # a customer's quote names the rep as the call's owner, never as its speaker
+    assert "“Four hundred dollars feels steep for a secondhand table though.” — customer, on Rosa's call" in text
     table = json.loads(winloss(data, "insights", "objections", "--json").stdout)
     assert {(r["label"], r["precision"], r["reviewed"]) for r in table if r["label"] == "price"} == {("price", 1.0, 4)}
 
