@@ -73,6 +73,10 @@ def state(ctx: typer.Context) -> AppState:
     return ctx.find_root().obj
 
 
+# Exit codes, documented in the README: 1 a failure (nothing done), 2 usage (Click's own), 3 a batch in which some
+# inputs failed and the others were done.
+FAILURE, USAGE, SOME_FAILED = 1, 2, 3
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"  # the demo corpus and evaluation audio of a clone
 # emoji=False: a `:thumbs_up:` in a transcript or a rep's name is data, never a picture.
 console = Console(emoji=False)
