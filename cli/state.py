@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from functools import cached_property
@@ -104,7 +105,15 @@ def print_json(data) -> None:
     sys.stdout.write("\n")
 
 
-def fail(exc: WinlossError, code: int = 1) -> typer.Exit:
+def debugging() -> bool:
+    """--debug or WINLOSS_DEBUG=1: errors show their traceback."""
+    return os.environ.get("WINLOSS_DEBUG", "") not in ("", "0")
+
+
+def fail(exc: WinlossError, code: int = FAILURE) -> typer.Exit:
+    """The one-line message a command raises for a user's error (the error itself under --debug)."""
+    if debugging():
+        raise exc
     err_console.print(f"[bold red]error:[/] {plain(exc)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 

@@ -38,7 +38,7 @@ from winloss.pipeline.lock import data_lock
 from winloss.pipeline.models import CallOutcome, Outcomes
 from winloss.pipeline.redact import Redactor
 from winloss.pipeline.reindex import health, rekey
-from winloss.pipeline.settings import Settings, load_playbook, load_settings, same_transcript
+from winloss.pipeline.settings import Playbook, Settings, load_playbook, load_settings, same_transcript
 from winloss.pipeline.store import Store
 from winloss.pipeline.transcribe import TRANSCRIPT_SUFFIXES
 
@@ -103,6 +103,7 @@ class AnalyzeRequest:
     on_progress: Progress | None = None
     on_total: Callable[[int], None] | None = None
     prune: bool = False
+    playbook: Playbook | None = None  # loaded when the inputs were checked
 
 
 # persist_result=False here and below: results hold quotes and failures; Prefect would write them to its
@@ -154,10 +155,11 @@ def analyze_calls(settings: Settings, paths: list[Path], manifest: Path | None =
 
     The inputs are checked and the data dir locked before the flow starts: a refused run is one error line,
     not a failed flow run with a traceback, and leaves nothing behind."""
+    playbook = load_playbook(settings.playbook)  # a broken playbook is said before the lock, the store or a model
     redact = Redactor(settings.privacy.names).text if settings.privacy.redact_stored else None
     inputs = gather(list(paths), manifest, deals, allow_outside, redact)
     request = AnalyzeRequest(settings=settings, inputs=inputs, deals=deals, on_progress=on_progress,
-                             on_total=on_total, prune=prune)
+                             on_total=on_total, prune=prune, playbook=playbook)
     with data_lock(settings.data_dir, "analyze", wait_s=wait_s), by_reference(request) as key:
         if prefect_api_url():
             return analyze_calls_flow(key)
@@ -196,7 +198,7 @@ def _in_process(planned: list[Planned], ctx: RunContext) -> list[CallOutcome]:
 
 def _run(req: AnalyzeRequest, fan_out: FanOut) -> Outcomes:
     settings, inputs = req.settings, req.inputs
-    playbook = load_playbook(settings.playbook)
+    playbook = req.playbook or load_playbook(settings.playbook)
     store = Store(settings.database_url)
     store.upsert_deals(inputs.deals)
     warnings = [*inputs.warnings, *unknown_deals(inputs, store.deal_ids(), req.deals)]

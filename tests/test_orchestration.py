@@ -144,3 +144,23 @@ def _stored(db: Path) -> int:
             return conn.execute("SELECT count(*) FROM calls WHERE analysed_at IS NOT NULL").fetchone()[0]
     except sqlite3.Error:
         return 0
+
+
+def test_a_broken_input_is_one_line_before_any_work_and_debug_shows_the_traceback(tmp_path, clean):
+    manifest, _ = clean
+    config = tmp_path / "winloss.toml"
+    config.write_text('playbook = "missing-playbook.toml"\n')
+    data = tmp_path / "data"
+    argv = [str(WINLOSS), "--config", str(config), "--data-dir", str(data), *analyze(data, manifest)]
+    started = time.perf_counter()
+    done = subprocess.run(argv, env=env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and time.perf_counter() - started < 15  # no model, no server: seconds at most
+    assert "missing-playbook.toml: file not found" in done.stderr and "Traceback" not in done.stderr
+    assert not data.exists()  # refused before the lock or the store touched the data dir
+    debug = subprocess.run([argv[0], "--debug", *argv[1:]], env=env(), capture_output=True, text=True, timeout=120)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr and "ConfigError" in debug.stderr
+    bad_deals = tmp_path / "deals.csv"
+    bad_deals.write_text("deal_id,outcome\nD-1,maybe\n")
+    deals = run(data, "analyze", "--manifest", str(manifest), "--deals", str(bad_deals))
+    assert deals.returncode == 1 and "Traceback" not in deals.stderr
+    assert f"{bad_deals}: row 2, column outcome" in " ".join(deals.stderr.split())
