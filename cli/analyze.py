@@ -5,17 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from winloss.pipeline.errors import WinlossError
-from winloss.pipeline.models import CallOutcome, Outcomes
 
 from .state import EXAMPLES, SOME_FAILED, console, fail, plain, state
+
+if TYPE_CHECKING:
+    from winloss.pipeline.models import CallOutcome, Outcomes
 
 
 def run_analysis(ctx: typer.Context, paths: list[Path], manifest: Path | None, deals: Path | None,
                  allow_outside: bool = False, prune: bool = False, wait_s: float = 0) -> Outcomes:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from winloss.flows.analyze import analyze_calls
 
     st = state(ctx)

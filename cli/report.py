@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 from winloss.pipeline.errors import WinlossError
-from winloss.pipeline.report import FORMATS, check_writable
 
 from .search import period
 from .state import console, fail, plain, state
@@ -24,6 +23,7 @@ def register(app: typer.Typer) -> None:
                send: bool = typer.Option(False, "--send", help="also deliver it (report.delivery: email, webhook)"),
                ) -> None:
         """Write the win/loss report for a period (default: the last 7 days)."""
+        from winloss.pipeline.report import FORMATS, check_writable
         from winloss.pipeline.weekly import default_period, weekly_report
 
         if fmt not in FORMATS:

@@ -8,7 +8,7 @@ from enum import StrEnum
 import typer
 from rich.table import Table
 from winloss.pipeline.errors import WinlossError
-from winloss.pipeline.models import Outcome
+from winloss.pipeline.vocab import Outcome
 
 from .state import cells, console, fail, plain, print_json, state
 

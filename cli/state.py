@@ -8,13 +8,16 @@ import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 from winloss.pipeline.errors import WinlossError
-from winloss.pipeline.settings import Playbook, Settings, load_playbook, load_settings
+
+if TYPE_CHECKING:  # pydantic-settings and the models load when a command first needs its settings, not for --help
+    from winloss.pipeline.settings import Playbook, Settings
 
 
 @dataclass
@@ -24,10 +27,14 @@ class AppState:
 
     @cached_property
     def settings(self) -> Settings:
+        from winloss.pipeline.settings import load_settings
+
         return load_settings(self.config, data_dir=self.data_dir)
 
     @cached_property
     def playbook(self) -> Playbook:
+        from winloss.pipeline.settings import load_playbook
+
         return load_playbook(self.settings.playbook)
 
     @cached_property
