@@ -146,7 +146,7 @@ def register(app: typer.Typer) -> None:
 
         st = state(ctx)
         try:
-            counts = run_reindex(st.store, st.index)
+            counts = run_reindex(st.store, st.batch_index())
         except WinlossError as exc:
             raise fail(exc) from None
         console.print(f"reindexed {counts['calls']} calls: {counts['utterances']} utterances, "

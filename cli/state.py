@@ -45,7 +45,15 @@ class AppState:
 
     @cached_property
     def raw_index(self):
-        """The index as it is on disk (what `doctor` inspects)."""
+        """The index as it is on disk (what `doctor` inspects), with the embedder for queries: a few short texts,
+        embedded without importing torch (pipeline/embed.py NumpyMiniLM)."""
+        from winloss.pipeline.embed import build_embedder
+        from winloss.pipeline.index import Index
+
+        return Index(self.settings, build_embedder(self.settings.embeddings, queries=True))
+
+    def batch_index(self):
+        """The index with the batch embedder, for a command that embeds the whole store (`reindex`)."""
         from winloss.pipeline.embed import build_embedder
         from winloss.pipeline.index import Index
 
