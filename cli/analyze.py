@@ -5,17 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from winloss.pipeline.errors import WinlossError
-from winloss.pipeline.models import CallOutcome, Outcomes
 
-from .state import EXAMPLES, console, fail, plain, state
+from .state import EXAMPLES, SOME_FAILED, console, fail, plain, state
+
+if TYPE_CHECKING:
+    from winloss.pipeline.models import CallOutcome, Outcomes
 
 
 def run_analysis(ctx: typer.Context, paths: list[Path], manifest: Path | None, deals: Path | None,
-                 allow_outside: bool = False, prune: bool = False) -> Outcomes:
+                 allow_outside: bool = False, prune: bool = False, wait_s: float = 0) -> Outcomes:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from winloss.flows.analyze import analyze_calls
 
     st = state(ctx)
@@ -27,7 +30,8 @@ def run_analysis(ctx: typer.Context, paths: list[Path], manifest: Path | None, d
             bar.update(task, advance=1, description=plain(f"{Path(outcome.path).name}: {outcome.status}"))
 
         return analyze_calls(st.settings, paths, manifest=manifest, deals=deals, on_progress=advance,
-                             on_total=lambda n: bar.update(task, total=n), allow_outside=allow_outside, prune=prune)
+                             on_total=lambda n: bar.update(task, total=n), allow_outside=allow_outside, prune=prune,
+                             wait_s=wait_s)
 
 
 def print_outcomes(outcomes: Outcomes) -> None:
@@ -58,23 +62,27 @@ def register(app: typer.Typer) -> None:
                 allow_outside: bool = typer.Option(False, "--allow-outside", help="let manifest rows name files "
                                                    "outside the manifest's folder"),
                 prune: bool = typer.Option(False, "--prune", help="forget stored calls these inputs no longer "
-                                           "list (reported as missing)")) -> None:
-        """Transcribe and analyse calls; store findings and index them. Unchanged calls are skipped."""
+                                           "list (reported as missing)"),
+                wait: float = typer.Option(0, "--wait", min=0, help="seconds to wait for another run writing the "
+                                           "same data dir (default: refuse at once)")) -> None:
+        """Transcribe and analyse calls; store findings and index them. Unchanged calls are skipped.
+
+        Exit codes: 0 done, 1 failure (nothing analysed), 2 usage, 3 some inputs failed (the others are stored)."""
         if not paths and not manifest:
             raise typer.BadParameter("give audio/transcript paths or --manifest")
         try:
-            outcomes = run_analysis(ctx, paths or [], manifest, deals, allow_outside, prune)
+            outcomes = run_analysis(ctx, paths or [], manifest, deals, allow_outside, prune, wait)
         except WinlossError as exc:
             raise fail(exc) from None
         print_outcomes(outcomes)
         if any(o.status == "failed" for o in outcomes):
-            raise typer.Exit(2)
+            raise typer.Exit(SOME_FAILED)
 
     @app.command()
     def demo(ctx: typer.Context) -> None:
         """Run the whole loop on the bundled example calls and write a report."""
-        from winloss.flows.report import weekly_report
         from winloss.pipeline import insights
+        from winloss.pipeline.weekly import weekly_report
 
         manifest, deals = EXAMPLES / "calls.csv", EXAMPLES / "deals.csv"
         if not manifest.exists():

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import typer
 
 from . import analyze, doctor, evaluate, insights, query, report, review, search
-from .state import AppState
+from .state import FAILURE, AppState, debugging, err_console, plain
 
 app = typer.Typer(help="winloss: win/loss analysis of recorded sales calls.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -19,7 +20,11 @@ def root(ctx: typer.Context,
          config: Path = typer.Option(None, "--config", "-c", help="config TOML (default: config/winloss.toml, "
                                      "or $WINLOSS_CONFIG)", exists=False),
          data_dir: Path = typer.Option(None, "--data-dir", help="where the store, index and reports live "
-                                       "(env WINLOSS_DATA_DIR)")) -> None:
+                                       "(env WINLOSS_DATA_DIR)"),
+         debug: bool = typer.Option(False, "--debug", envvar="WINLOSS_DEBUG",
+                                    help="show the traceback of an error (env WINLOSS_DEBUG=1)")) -> None:
+    if debug:  # main()'s handler runs after this context is gone: the environment is what it can still read
+        os.environ["WINLOSS_DEBUG"] = "1"
     ctx.obj = AppState(config=config, data_dir=data_dir)
 
 
@@ -42,7 +47,26 @@ def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    app()
+    try:
+        app()
+    except Exception as exc:  # what a command did not turn into its own message: one line, the traceback on --debug
+        if debugging():
+            raise
+        sys.exit(_one_line(exc))
+
+
+def _one_line(exc: Exception) -> int:
+    """Say an error in one line and return the exit code: a WinlossError is the user's to fix and says how;
+    anything else is a bug, named with where to find its traceback."""
+    from winloss.pipeline.errors import WinlossError
+
+    if isinstance(exc, WinlossError):
+        message = str(exc)
+    else:
+        message = (f"internal error: {type(exc).__name__}: {exc} (run again with --debug or WINLOSS_DEBUG=1 for the "
+                   f"traceback, and report it)")
+    err_console.print(f"[bold red]error:[/] {plain(message)}", highlight=False, soft_wrap=True)
+    return FAILURE
 
 
 if __name__ == "__main__":

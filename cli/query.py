@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 from winloss.pipeline.errors import WinlossError
-from winloss.pipeline.models import mmss
+from winloss.pipeline.vocab import mmss
 
 from .state import cells, console, fail, plain, print_json, state
 

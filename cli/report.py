@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 from winloss.pipeline.errors import WinlossError
-from winloss.pipeline.report import FORMATS, check_writable
 
 from .search import period
 from .state import console, fail, plain, state
@@ -24,7 +23,8 @@ def register(app: typer.Typer) -> None:
                send: bool = typer.Option(False, "--send", help="also deliver it (report.delivery: email, webhook)"),
                ) -> None:
         """Write the win/loss report for a period (default: the last 7 days)."""
-        from winloss.flows.report import default_period, weekly_report
+        from winloss.pipeline.report import FORMATS, check_writable
+        from winloss.pipeline.weekly import default_period, weekly_report
 
         if fmt not in FORMATS:
             raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
             start, end = start or d_start, end or d_end
         start, end = period(start, end)
         try:
-            if out is not None:  # a slip in --out is said in one line, before the flow logs a failed task
+            if out is not None:  # a slip in --out is said in one line, before the period is computed
                 check_writable(out)
             path = weekly_report(state(ctx).settings, since=start, until=end, fmt=fmt, out=out, send=send)
         except WinlossError as exc:

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 from winloss.pipeline.errors import WinlossError
-from winloss.pipeline.models import FindingKind, mmss
+from winloss.pipeline.vocab import FindingKind, mmss
 
 from .state import cells, console, fail, plain, print_json, state
 

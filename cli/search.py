@@ -8,7 +8,7 @@ from enum import StrEnum
 import typer
 from rich.table import Table
 from winloss.pipeline.errors import WinlossError
-from winloss.pipeline.models import Outcome
+from winloss.pipeline.vocab import Outcome
 
 from .state import cells, console, fail, plain, print_json, state
 
@@ -146,7 +146,7 @@ def register(app: typer.Typer) -> None:
 
         st = state(ctx)
         try:
-            counts = run_reindex(st.store, st.index)
+            counts = run_reindex(st.store, st.batch_index())
         except WinlossError as exc:
             raise fail(exc) from None
         console.print(f"reindexed {counts['calls']} calls: {counts['utterances']} utterances, "

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 from winloss.pipeline.errors import WinlossError
-from winloss.pipeline.settings import Playbook, Settings, load_playbook, load_settings
+
+if TYPE_CHECKING:  # pydantic-settings and the models load when a command first needs its settings, not for --help
+    from winloss.pipeline.settings import Playbook, Settings
 
 
 @dataclass
@@ -23,10 +27,14 @@ class AppState:
 
     @cached_property
     def settings(self) -> Settings:
+        from winloss.pipeline.settings import load_settings
+
         return load_settings(self.config, data_dir=self.data_dir)
 
     @cached_property
     def playbook(self) -> Playbook:
+        from winloss.pipeline.settings import load_playbook
+
         return load_playbook(self.settings.playbook)
 
     @cached_property
@@ -37,7 +45,15 @@ class AppState:
 
     @cached_property
     def raw_index(self):
-        """The index as it is on disk (what `doctor` inspects)."""
+        """The index as it is on disk (what `doctor` inspects), with the embedder for queries: a few short texts,
+        embedded without importing torch (pipeline/embed.py NumpyMiniLM)."""
+        from winloss.pipeline.embed import build_embedder
+        from winloss.pipeline.index import Index
+
+        return Index(self.settings, build_embedder(self.settings.embeddings, queries=True))
+
+    def batch_index(self):
+        """The index with the batch embedder, for a command that embeds the whole store (`reindex`)."""
         from winloss.pipeline.embed import build_embedder
         from winloss.pipeline.index import Index
 
@@ -73,6 +89,10 @@ def state(ctx: typer.Context) -> AppState:
     return ctx.find_root().obj
 
 
+# Exit codes, documented in the README: 1 a failure (nothing done), 2 usage (Click's own), 3 a batch in which some
+# inputs failed and the others were done.
+FAILURE, USAGE, SOME_FAILED = 1, 2, 3
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"  # the demo corpus and evaluation audio of a clone
 # emoji=False: a `:thumbs_up:` in a transcript or a rep's name is data, never a picture.
 console = Console(emoji=False)
@@ -100,7 +120,15 @@ def print_json(data) -> None:
     sys.stdout.write("\n")
 
 
-def fail(exc: WinlossError, code: int = 1) -> typer.Exit:
+def debugging() -> bool:
+    """--debug or WINLOSS_DEBUG=1: errors show their traceback."""
+    return os.environ.get("WINLOSS_DEBUG", "") not in ("", "0")
+
+
+def fail(exc: WinlossError, code: int = FAILURE) -> typer.Exit:
+    """The one-line message a command raises for a user's error (the error itself under --debug)."""
+    if debugging():
+        raise exc
     err_console.print(f"[bold red]error:[/] {plain(exc)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 

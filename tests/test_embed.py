@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from winloss.pipeline.analyze import AUTO_PROCESSES_AT, embedding_processes
-from winloss.pipeline.embed import CachedEmbedder, MiniLMEmbedder, ProcessEmbedder, build_embedder
+from winloss.pipeline.embed import CachedEmbedder, MiniLMEmbedder, NumpyMiniLM, ProcessEmbedder, build_embedder
 from winloss.pipeline.sentences import text_vectors
 from winloss.pipeline.settings import EmbeddingSettings
 
@@ -114,3 +116,24 @@ def test_closing_the_cache_stops_the_workers_behind_it():
     workers = list(cached.inner._pool._processes.values())
     cached.close()
     assert cached.inner._pool is None and not any(w.is_alive() for w in workers)
+
+
+QUERIES = ["pricing is too high", "Why do we lose to Quotient?", "ok", "Ça coûte trop cher, honnêtement.",
+           "We already use Quotient and it syncs with Salesforce, so switching mid-quarter is a hassle. " * 20]
+
+
+def test_the_numpy_query_embedder_gives_the_indexed_vectors():
+    """A query embedded without torch lands where the same text embedded for the index does (fp32 and bf16),
+    a text past the 256-token limit included."""
+    light = NumpyMiniLM().embed(QUERIES)
+    assert light.dtype == np.float32 and light.shape == (len(QUERIES), 384)
+    for precision in ("fp32", "bf16"):
+        indexed = MiniLMEmbedder(precision=precision).embed(QUERIES)
+        assert (light * indexed).sum(axis=1).min() >= 0.999, precision
+
+
+def test_a_query_embedding_imports_no_torch():
+    code = ("import sys; from winloss.pipeline.embed import NumpyMiniLM; NumpyMiniLM().embed(['pricing']); "
+            "heavy = {'torch', 'sentence_transformers', 'transformers'} & set(sys.modules); assert not heavy, heavy")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

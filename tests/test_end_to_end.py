@@ -12,13 +12,13 @@ import pytest
 from typer.testing import CliRunner
 from winloss.cli.app import app
 from winloss.flows.analyze import analyze_calls
-from winloss.flows.report import weekly_report
 from winloss.pipeline.embed import build_embedder
 from winloss.pipeline.evaluate import role_accuracy
 from winloss.pipeline.index import Index
 from winloss.pipeline.models import Role
 from winloss.pipeline.settings import load_settings
 from winloss.pipeline.store import Store
+from winloss.pipeline.weekly import weekly_report
 
 from .conftest import CONFIG
 

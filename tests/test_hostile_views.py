@@ -12,11 +12,11 @@ from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 from winloss.cli.app import app
 from winloss.cli.state import console
-from winloss.flows.report import chat_text
 from winloss.pipeline.metrics import questions
 from winloss.pipeline.report import md, md_code
 from winloss.pipeline.sentences import clause_runs, split_sentences
 from winloss.pipeline.store import Store
+from winloss.pipeline.weekly import chat_text
 
 from .conftest import CONFIG
 
@@ -149,7 +149,7 @@ def test_a_bad_transcript_fails_alone_naming_file_line_and_problem(hostile, tmp_
     bad = tmp_path / name
     bad.write_text(content)
     result = _cli(data, "analyze", str(bad))
-    assert result.exit_code == 2, result.output  # analyze's code for "some files failed": the batch went on
+    assert result.exit_code == 3, result.output  # analyze's code for "some files failed": the batch went on
     assert f"\n  failed {bad}: {problem}" in result.stdout, result.stdout
     assert "internal error" not in result.output and "Traceback" not in result.output
     assert _snapshot(data)[0] == before[0]

@@ -388,7 +388,8 @@ print(json.dumps([{"code": r.exit_code, "output": r.output} for r in results]))
 
 def test_with_redact_stored_nothing_planted_reaches_disk(tmp_path):
     """A full run (analyze, then the report sent to a webhook) with privacy.redact_stored; then every file under
-    the data dir, the report folder and Prefect's home is searched for the planted PII and secret."""
+    the data dir, the report folder and Prefect's home is searched for the planted PII and secret; with no
+    Prefect server configured, no command may start one and give Prefect a database to keep them in."""
     calls_dir = folder(tmp_path, {"pii.txt": "call_01"})
     with (calls_dir / "pii.txt").open("a") as fh:
         fh.write(f"[02:40] CUSTOMER: Write to {EMAIL} and charge card {CARD}, ask for {NAME}.\n"
@@ -409,7 +410,7 @@ def test_with_redact_stored_nothing_planted_reaches_disk(tmp_path):
                          text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     analysed, reported = json.loads(run.stdout.splitlines()[-1])
-    assert analysed["code"] == 2 and "1 analysed, 0 unchanged, 1 failed" in analysed["output"]
+    assert analysed["code"] == 3 and "1 analysed, 0 unchanged, 1 failed" in analysed["output"]
     assert "bad.txt: line 2 is not `Speaker: text`" in analysed["output"]
     assert "(the line is withheld: privacy.redact_stored)" in analysed["output"]
     assert reported["code"] == 1 and "WINLOSS_WEBHOOK_URL is not an http(s) URL" in reported["output"]
@@ -420,11 +421,12 @@ def test_with_redact_stored_nothing_planted_reaches_disk(tmp_path):
     assert said == ["Write to [EMAIL] and charge card [CARD], ask for [NAME].", "That is me, [NAME]."]
     assert "bad.txt</code>: line 2 is not" in (reports / "report.html").read_text()  # the failed file
     found = []
-    for root in (data, reports, home):
-        assert root.exists(), root
+    assert data.exists() and reports.exists()
+    for root in (data, reports, home):  # without a Prefect server, Prefect's home may hold nothing, or not exist
         for path in (p for p in root.rglob("*") if p.is_file()):
             blob = path.read_bytes().lower()
             found += [(str(path), s) for s in PLANTED if s.lower().encode() in blob]
     assert found == []
-    assert any(home.rglob("*.db")), "Prefect kept no database under its home: nothing was checked there"
+    # no PREFECT_API_URL: neither command started a Prefect server, so Prefect kept no database to leak into
+    assert not home.exists() or not any(home.rglob("*.db"))
     assert run.stdout.count(SECRET) == run.stderr.count(SECRET) == 0  # nor printed

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from email import policy
 
 import pytest
-from winloss.flows.report import DeliveryFailed, weekly_report
 from winloss.pipeline import narrative
 from winloss.pipeline.deliver import WEBHOOK_URL
 from winloss.pipeline.insights import compute
@@ -19,6 +18,7 @@ from winloss.pipeline.llm import LLMClient
 from winloss.pipeline.report import render
 from winloss.pipeline.settings import load_playbook
 from winloss.pipeline.store import Store
+from winloss.pipeline.weekly import DeliveryFailed, weekly_report
 
 from .fakes import ScriptedChat, post_server
 
