@@ -71,9 +71,11 @@ class MiniLMEmbedder:
     name = "all-MiniLM-L6-v2"
     dimensions = 384
 
-    def __init__(self, batch_size: int = 32, precision: Literal["auto", "fp32", "bf16"] = "fp32"):
+    def __init__(self, batch_size: int = 32, precision: Literal["auto", "fp32", "bf16"] = "fp32",
+                 device: Literal["auto", "cpu", "cuda"] = "cpu"):
         self.batch_size = batch_size
         self.precision = resolve_precision(precision)
+        self.device = device
         self._model = None
         self._lock = threading.Lock()
 
@@ -83,7 +85,9 @@ class MiniLMEmbedder:
                 path = _model_path()
                 from sentence_transformers import SentenceTransformer
 
-                model = SentenceTransformer(str(path), device="cpu")
+                from .device import torch_device
+
+                model = SentenceTransformer(str(path), device=torch_device(self.device))
                 if self.precision == "bf16":
                     _linear_layers_to_bf16(model)
                 self._model = model
@@ -292,6 +296,6 @@ def build_embedder(settings: EmbeddingSettings, processes: int = 0, queries: boo
         return NumpyMiniLM()
     if settings.engine == "minilm":
         inner: Embedder = (ProcessEmbedder(settings.batch_size, settings.precision, processes) if processes
-                           else MiniLMEmbedder(settings.batch_size, settings.precision))
+                           else MiniLMEmbedder(settings.batch_size, settings.precision, settings.device))
         return CachedEmbedder(inner, settings.cache_size) if settings.cache_size else inner
     raise ConfigError(f"embeddings.engine = {settings.engine!r} is not known; use 'minilm'")

@@ -41,7 +41,8 @@ class TranscriptionSettings(_Section):
                               "gpt-4o-transcribe; key from OPENAI_API_KEY, server from OPENAI_BASE_URL")
     openai_max_retries: int = Field(4, ge=0, le=10, description="retries on 429, 5xx and timeouts, with backoff")
     openai_timeout_s: float = Field(120, gt=0)
-    compute_type: str = "float32"
+    compute_type: str = Field("float32", description="on the CPU; a GPU decodes in float16 unless set otherwise")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when CTranslate2 sees a GPU")
     beam_size: int = Field(1, ge=1, le=10)
     cpu_threads: int = Field(0, ge=0)
     vad_filter: bool = True
@@ -82,6 +83,7 @@ class ExtractionSettings(_Section):
 
 class EmbeddingSettings(_Section):
     engine: Literal["minilm"] = "minilm"
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when PyTorch sees a GPU")
     batch_size: int = Field(32, ge=1)
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto", description="bf16 where the CPU has bfloat16 units (auto), else fp32")
@@ -184,7 +186,8 @@ class Settings(BaseSettings):
         call whose first half still matches gets new findings from its stored transcript, without transcription."""
         transcript = {
             "revision": TRANSCRIPT_REVISION,
-            "transcription": self.transcription.model_dump(mode="json"),
+            # where the model runs and on how many threads does not change what it hears
+            "transcription": self.transcription.model_dump(mode="json", exclude={"device", "cpu_threads"}),
             "company": playbook.company.model_dump(mode="json"),  # names the roles and the vocabulary hints
             "privacy": self.privacy.model_dump(mode="json"),  # redact_stored changes the stored transcript
         }

@@ -113,8 +113,11 @@ class FasterWhisperTranscriber:
             if self._model is None:
                 from faster_whisper import WhisperModel
 
-                self._model = WhisperModel(str(resolve_model(self.settings.model, self.models_dir)), device="cpu",
-                                           compute_type=self.settings.compute_type,
+                from ..device import whisper_placement
+
+                where = whisper_placement(self.settings.device, self.settings.compute_type)
+                self._model = WhisperModel(str(resolve_model(self.settings.model, self.models_dir)),
+                                           device=where.device, compute_type=where.compute_type,
                                            cpu_threads=self.settings.cpu_threads)
             return self._model
 
