@@ -182,3 +182,26 @@ def test_version_json_and_stdout_out(data):
     again = winloss(data, "analyze", "--manifest", str(data.parent / "calls.csv"), "--allow-outside", "--json")
     assert again.exit_code == 0, again.output
     assert [f["status"] for f in json.loads(again.stdout)["files"]] == ["unchanged"] * 4
+
+
+def test_deals_apply_and_export_queries_on_both_databases(database_url, tmp_path):
+    from winloss.pipeline import export
+    from winloss.pipeline.deals_import import BUILT_IN, apply_deals, read_crm
+    from winloss.pipeline.store import Store
+
+    from .test_store import _analysis
+
+    store = Store(database_url)
+    store.save_analysis(_analysis(3), "fp")  # call abc123 of deal D-1, rep Maya
+    crm = tmp_path / "deals.csv"
+    crm.write_text("deal_id,outcome,amount,rep\nD-1,lost,100,Maya\nD-2,open,,\n")
+    first = apply_deals(store, None, read_crm(crm, BUILT_IN["winloss"]))
+    assert first.new == ["D-1", "D-2"] and first.calls_updated == 1
+    crm.write_text("deal_id,outcome\nD-1,won\n")
+    second = apply_deals(store, None, read_crm(crm, BUILT_IN["winloss"]))
+    assert second.updated == ["D-1"] and second.outcome_changed == {"D-1": "won"}
+    assert {d["deal_id"]: (d["outcome"], d["amount"], d["rep"], d["calls"]) for d in export.rows(store, "deals")} \
+        == {"D-1": ("won", 100.0, "Maya", 1), "D-2": ("open", None, None, 0)}
+    [finding] = export.rows(store, "findings")
+    assert (finding["deal_id"], finding["outcome"], finding["rep"], finding["label"]) == ("D-1", "won", "Maya",
+                                                                                         "Pipewise")
