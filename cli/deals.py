@@ -14,11 +14,11 @@ deals_app = typer.Typer(help="Deals from the CRM.", no_args_is_help=True)
 
 def import_deals(ctx: typer.Context, file: Path, mapping: str, wait_s: float = 0):
     """Read a CRM export and apply it to the store and index under the data dir's lock; the ImportResult."""
-    from winloss.pipeline.deals_import import apply_deals, load_mapping, read_crm
+    from winloss.pipeline.deals_import import apply_deals, read_export
     from winloss.pipeline.lock import data_lock
 
     st = state(ctx)
-    deals = read_crm(file, load_mapping(mapping))
+    deals = read_export(file, mapping)
     index = st.index  # opened (and re-keyed if an upgrade asks) before the lock: re-keying takes it too
     with data_lock(st.settings.data_dir, "deals import", wait_s):
         return apply_deals(st.store, index, deals)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from .crm import Deals, _pick, _rows
+from .crm import Deals, _pick, _rows, load_deals
 from .errors import BadInputError
 from .models import Deal, Outcome
 
@@ -40,9 +40,6 @@ class Mapping(BaseModel):
 
 
 BUILT_IN = {
-    # deals.csv as `analyze --deals` reads it
-    "winloss": Mapping(name="winloss", deal_id=["deal_id"], outcome=["outcome"], stage=["stage"], amount=["amount"],
-                       close_date=["close_date"], rep=["rep"]),
     # Salesforce Opportunity export (Data Loader, report export)
     "salesforce": Mapping(name="salesforce", deal_id=["Id", "Opportunity ID"], is_won=["IsWon", "Won"],
                           is_closed=["IsClosed", "Closed"], stage=["StageName", "Stage"], amount=["Amount"],
@@ -55,13 +52,19 @@ BUILT_IN = {
 }
 
 
+def read_export(path: Path, mapping: str = "winloss") -> Deals:
+    """A CRM export read with the named mapping: `winloss` is deals.csv, read exactly as `analyze --deals` reads it
+    (pipeline/crm.py), `salesforce`, `hubspot`, or a TOML mapping file."""
+    return load_deals(path) if mapping == "winloss" else read_crm(path, load_mapping(mapping))
+
+
 def load_mapping(spec: str) -> Mapping:
     """A built-in mapping by name, or a TOML file: `[columns]` field = "Column" (or a list), `[stages]` won, lost."""
     if spec in BUILT_IN:
         return BUILT_IN[spec]
     path = Path(spec)
     if not path.suffix == ".toml":
-        raise BadInputError(spec, f"not a mapping: use one of {', '.join(BUILT_IN)} or a .toml file")
+        raise BadInputError(spec, f"not a mapping: use winloss, {', '.join(BUILT_IN)} or a .toml file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

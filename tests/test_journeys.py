@@ -186,7 +186,7 @@ def test_version_json_and_stdout_out(data):
 
 def test_deals_apply_and_export_queries_on_both_databases(database_url, tmp_path):
     from winloss.pipeline import export
-    from winloss.pipeline.deals_import import BUILT_IN, apply_deals, read_crm
+    from winloss.pipeline.deals_import import apply_deals, read_export
     from winloss.pipeline.store import Store
 
     from .test_store import _analysis
@@ -195,13 +195,26 @@ def test_deals_apply_and_export_queries_on_both_databases(database_url, tmp_path
     store.save_analysis(_analysis(3), "fp")  # call abc123 of deal D-1, rep Maya
     crm = tmp_path / "deals.csv"
     crm.write_text("deal_id,outcome,amount,rep\nD-1,lost,100,Maya\nD-2,open,,\n")
-    first = apply_deals(store, None, read_crm(crm, BUILT_IN["winloss"]))
+    first = apply_deals(store, None, read_export(crm))
     assert first.new == ["D-1", "D-2"] and first.calls_updated == 1
     crm.write_text("deal_id,outcome\nD-1,won\n")
-    second = apply_deals(store, None, read_crm(crm, BUILT_IN["winloss"]))
+    second = apply_deals(store, None, read_export(crm))
     assert second.updated == ["D-1"] and second.outcome_changed == {"D-1": "won"}
     assert {d["deal_id"]: (d["outcome"], d["amount"], d["rep"], d["calls"]) for d in export.rows(store, "deals")} \
         == {"D-1": ("won", 100.0, "Maya", 1), "D-2": ("open", None, None, 0)}
     [finding] = export.rows(store, "findings")
     assert (finding["deal_id"], finding["outcome"], finding["rep"], finding["label"]) == ("D-1", "won", "Maya",
                                                                                          "Pipewise")
+
+
+def test_deals_csv_import_is_read_as_analyze_reads_it(data, tmp_path):
+    crm = tmp_path / "deals.csv"
+    crm.write_text("deal_id,stage\nD-1001,Closed Lost\n")
+    bad = winloss(data, "deals", "import", str(crm))
+    assert bad.exit_code == 1 and "missing column(s) outcome" in " ".join(bad.output.split())
+    crm.write_text("deal_id,outcome\nD-1001,maybe\n")
+    bad = winloss(data, "analyze", "--deals", str(crm))
+    assert bad.exit_code == 1 and "row 2, column outcome" in " ".join(bad.output.split())
+    bad = winloss(data, "deals", "import", str(crm), "--mapping", "zoho")
+    assert bad.exit_code == 1 and "not a mapping" in bad.output
+    assert outcomes(data)["D-1001"] == "won"
