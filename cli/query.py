@@ -55,7 +55,8 @@ def register(app: typer.Typer) -> None:
         except WinlossError as exc:
             raise fail(exc) from None
         if keep is not None:
-            rows = [r for r in rows if r["call_id"] in set(keep)]
+            kept = set(keep)
+            rows = [r for r in rows if r["call_id"] in kept]
         if as_json:
             print_json(rows)
             return
