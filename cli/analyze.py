@@ -10,20 +10,21 @@ from typing import TYPE_CHECKING
 import typer
 from winloss.pipeline.errors import WinlossError
 
-from .state import EXAMPLES, SOME_FAILED, console, fail, plain, state
+from .state import EXAMPLES, SOME_FAILED, console, err_console, fail, plain, print_json, state
 
 if TYPE_CHECKING:
     from winloss.pipeline.models import CallOutcome, Outcomes
 
 
 def run_analysis(ctx: typer.Context, paths: list[Path], manifest: Path | None, deals: Path | None,
-                 allow_outside: bool = False, prune: bool = False, wait_s: float = 0) -> Outcomes:
+                 allow_outside: bool = False, prune: bool = False, wait_s: float = 0, quiet: bool = False) -> Outcomes:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from winloss.flows.analyze import analyze_calls
 
     st = state(ctx)
     with Progress(TextColumn("[bold]analysing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=console, transient=False) as bar:
+                  TextColumn("{task.description}"), console=err_console if quiet else console,
+                  transient=False) as bar:
         task = bar.add_task("", total=None)
 
         def advance(outcome: CallOutcome) -> None:
@@ -64,17 +65,36 @@ def register(app: typer.Typer) -> None:
                 prune: bool = typer.Option(False, "--prune", help="forget stored calls these inputs no longer "
                                            "list (reported as missing)"),
                 wait: float = typer.Option(0, "--wait", min=0, help="seconds to wait for another run writing the "
-                                           "same data dir (default: refuse at once)")) -> None:
+                                           "same data dir (default: refuse at once)"),
+                as_json: bool = typer.Option(False, "--json", help="print each file's outcome as JSON (progress "
+                                             "goes to stderr)")) -> None:
         """Transcribe and analyse calls; store findings and index them. Unchanged calls are skipped.
 
         Exit codes: 0 done, 1 failure (nothing analysed), 2 usage, 3 some inputs failed (the others are stored)."""
         if not paths and not manifest:
-            raise typer.BadParameter("give audio/transcript paths or --manifest")
+            if deals is None:
+                raise typer.BadParameter("give audio/transcript paths or --manifest (or --deals alone to update "
+                                         "deal outcomes: the same as `winloss deals import`)")
+            from .deals import import_deals, print_result
+
+            try:  # outcomes only: no call to analyse, so nothing is analysed again
+                result = import_deals(ctx, deals, "winloss", wait)
+            except WinlossError as exc:
+                raise fail(exc) from None
+            if as_json:
+                print_json({"deals": result.model_dump(mode="json")})
+            else:
+                print_result(result)
+            return
         try:
-            outcomes = run_analysis(ctx, paths or [], manifest, deals, allow_outside, prune, wait)
+            outcomes = run_analysis(ctx, paths or [], manifest, deals, allow_outside, prune, wait, quiet=as_json)
         except WinlossError as exc:
             raise fail(exc) from None
-        print_outcomes(outcomes)
+        if as_json:
+            print_json({"files": [o.model_dump(mode="json") for o in outcomes],
+                        "warnings": list(getattr(outcomes, "warnings", []))})
+        else:
+            print_outcomes(outcomes)
         if any(o.status == "failed" for o in outcomes):
             raise typer.Exit(SOME_FAILED)
 

@@ -8,11 +8,23 @@ from pathlib import Path
 
 import typer
 
-from . import analyze, doctor, evaluate, insights, query, report, review, search
+from . import analyze, deals, doctor, evaluate, insights, query, report, review, search
 from .state import FAILURE, AppState, debugging, err_console, plain
 
 app = typer.Typer(help="winloss: win/loss analysis of recorded sales calls.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as installed
+
+        try:
+            print(f"winloss {installed('winloss')}")
+        except PackageNotFoundError:  # run from a checkout that is not installed
+            print("winloss (not installed)")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -22,7 +34,9 @@ def root(ctx: typer.Context,
          data_dir: Path = typer.Option(None, "--data-dir", help="where the store, index and reports live "
                                        "(env WINLOSS_DATA_DIR)"),
          debug: bool = typer.Option(False, "--debug", envvar="WINLOSS_DEBUG",
-                                    help="show the traceback of an error (env WINLOSS_DEBUG=1)")) -> None:
+                                    help="show the traceback of an error (env WINLOSS_DEBUG=1)"),
+         version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                      help="print the version and exit")) -> None:
     if debug:  # main()'s handler runs after this context is gone: the environment is what it can still read
         os.environ["WINLOSS_DEBUG"] = "1"
     ctx.obj = AppState(config=config, data_dir=data_dir)
@@ -36,6 +50,7 @@ insights.register(app)
 evaluate.register(app)
 review.register(app)
 doctor.register(app)
+deals.register(app)
 
 
 def main() -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sys
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.table import Table
 from winloss.pipeline.errors import WinlossError
-from winloss.pipeline.vocab import mmss
+from winloss.pipeline.vocab import Outcome, mmss
 
-from .state import cells, console, fail, plain, print_json, state
+from .state import cells, console, emit, fail, plain, print_json, state
 
 call_app = typer.Typer(help="One call: transcript and findings.", no_args_is_help=True)
 export_app = typer.Typer(help="Export stored data.", no_args_is_help=True)
@@ -36,12 +36,27 @@ def register(app: typer.Typer) -> None:
         console.print(table)
 
     @app.command()
-    def calls(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    def calls(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"),
+              rep: str = typer.Option(None, help="only this rep's calls"),
+              outcome: Outcome = typer.Option(None, help="how the call's deal ended"),
+              since: str = typer.Option(None, help="calls on or after this date (YYYY-MM-DD)"),
+              until: str = typer.Option(None, help="calls on or before this date (YYYY-MM-DD)"),
+              competitor: str = typer.Option(None, help="only calls in which the customer named this competitor"),
+              ) -> None:
         """The calls in the store, with their deal outcome and number of findings."""
+        from .search import _date, period
+
+        start, end = period(_date(since), _date(until))
         try:
-            rows = state(ctx).store.list_calls()
+            store = state(ctx).store
+            rows = store.list_calls()
+            keep = store.call_ids(rep=rep, outcome=outcome.value if outcome else None, since=start, until=end,
+                                  competitor=competitor)
         except WinlossError as exc:
             raise fail(exc) from None
+        if keep is not None:
+            kept = set(keep)
+            rows = [r for r in rows if r["call_id"] in kept]
         if as_json:
             print_json(rows)
             return
@@ -114,15 +129,40 @@ def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call 
         console.print(f"call page: {plain(html)}", highlight=False, soft_wrap=True)
 
 
-@export_app.command("findings")
-def export_findings(ctx: typer.Context, fmt: str = typer.Option("jsonl", "--format", help="jsonl")) -> None:
-    """Every finding, one JSON object a line: call_id, kind, label, utterance_index, start, end, role, quote,
-    engine, confidence."""
-    if fmt != "jsonl":
-        raise typer.BadParameter("--format must be jsonl")
+class ExportFormat(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def _export(ctx: typer.Context, table: str, fmt: ExportFormat, out: Path | None) -> None:
+    from winloss.pipeline import export
+
     try:
-        found = state(ctx).store.findings()
+        text = export.render(export.rows(state(ctx).store, table), table, fmt.value)
     except WinlossError as exc:
         raise fail(exc) from None
-    for f in found:
-        sys.stdout.write(f.model_dump_json() + "\n")
+    emit(text, out, f"{table} export")
+
+
+_FORMAT = typer.Option(ExportFormat.jsonl, "--format", help="jsonl, or csv (cells a spreadsheet would run as a "
+                                                              "formula are prefixed with ')")
+_OUT = typer.Option(None, "--out", help="file to write (default, or -: standard output)")
+
+
+@export_app.command("findings")
+def export_findings(ctx: typer.Context, fmt: ExportFormat = _FORMAT, out: Path = _OUT) -> None:
+    """Every finding with its call: date, rep, account, deal_id, outcome, call_id, start, end, role, kind, label,
+    status, quote, confidence, utterance_index, engine."""
+    _export(ctx, "findings", fmt, out)
+
+
+@export_app.command("calls")
+def export_calls(ctx: typer.Context, fmt: ExportFormat = _FORMAT, out: Path = _OUT) -> None:
+    """Every call: call_id, path, date, rep, account, deal_id, outcome, duration (s), findings."""
+    _export(ctx, "calls", fmt, out)
+
+
+@export_app.command("deals")
+def export_deals(ctx: typer.Context, fmt: ExportFormat = _FORMAT, out: Path = _OUT) -> None:
+    """Every deal: deal_id, outcome, amount, close_date, stage, rep, calls (stored calls of the deal)."""
+    _export(ctx, "deals", fmt, out)

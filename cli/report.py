@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import tempfile
 from pathlib import Path
 
 import typer
 from winloss.pipeline.errors import WinlossError
 
 from .search import period
-from .state import console, fail, plain, state
+from .state import console, fail, is_stdout, plain, print_json, state
 
 
 def register(app: typer.Typer) -> None:
@@ -19,8 +21,10 @@ def register(app: typer.Typer) -> None:
                                                  "before --until)"),
                until: dt.datetime = typer.Option(None, formats=["%Y-%m-%d"], help="last day (default: today)"),
                fmt: str = typer.Option("md", "--format", help="md, html or json"),
-               out: Path = typer.Option(None, "--out", help="file to write (default: under the data dir)"),
+               out: Path = typer.Option(None, "--out", help="file to write (default: under the data "
+                                                              "dir; -: standard output)"),
                send: bool = typer.Option(False, "--send", help="also deliver it (report.delivery: email, webhook)"),
+               as_json: bool = typer.Option(False, "--json", help="print the written file and period as JSON"),
                ) -> None:
         """Write the win/loss report for a period (default: the last 7 days)."""
         from winloss.pipeline.report import FORMATS, check_writable
@@ -33,13 +37,23 @@ def register(app: typer.Typer) -> None:
             d_start, d_end = default_period(end)
             start, end = start or d_start, end or d_end
         start, end = period(start, end)
+        to_stdout = out is not None and is_stdout(out)
         try:
-            if out is not None:  # a slip in --out is said in one line, before the period is computed
+            if out is not None and not to_stdout:  # a slip in --out is said in one line, before the work
                 check_writable(out)
-            path = weekly_report(state(ctx).settings, since=start, until=end, fmt=fmt, out=out, send=send)
+            with tempfile.TemporaryDirectory() as tmp:  # `--out -`: written whole, then printed
+                target = Path(tmp) / f"report.{fmt}" if to_stdout else out
+                path = weekly_report(state(ctx).settings, since=start, until=end, fmt=fmt, out=target, send=send)
+                if to_stdout:
+                    sys.stdout.write(path.read_text(encoding="utf-8"))
+                    sys.stdout.flush()
+                    return
         except WinlossError as exc:
             raise fail(exc) from None
-        console.print(plain(path), highlight=False, soft_wrap=True)
+        if as_json:
+            print_json({"files": [str(path)], "format": fmt, "since": start, "until": end, "sent": send})
+        else:
+            console.print(plain(path), highlight=False, soft_wrap=True)
 
     @app.command()
     def schedule(ctx: typer.Context) -> None:

@@ -132,3 +132,23 @@ def fail(exc: WinlossError, code: int = FAILURE) -> typer.Exit:
     err_console.print(f"[bold red]error:[/] {plain(exc)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
+
+
+def is_stdout(out: Path | None) -> bool:
+    """`--out -` (or no --out where stdout is the default) means standard output."""
+    return out is None or str(out) == "-"
+
+
+def emit(text: str, out: Path | None, what: str) -> None:
+    """Text to stdout (`--out -` or none) or, whole or not at all, to the file `out`."""
+    from winloss.pipeline.report import write_file
+
+    if is_stdout(out):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        write_file(out, text, what)
+    except WinlossError as exc:
+        raise fail(exc) from None
+    err_console.print(f"{what}: {plain(out)}", highlight=False, soft_wrap=True)

@@ -176,6 +176,20 @@ class Index:
                                                 embeddings=text_vectors(self.embedder, documents[i: i + step]),
                                                 metadatas=metadatas[i: i + step])
 
+    def set_outcomes(self, outcomes: dict[str, str]) -> None:
+        """Give the indexed documents of each call (call id -> outcome) their deal's new outcome; nothing is embedded
+        again. Chroma updates by id only, so each call's ids are read first, in groups of calls."""
+        calls = sorted(outcomes)
+        step = min(self.client.get_max_batch_size(), 2048)
+        for collection in self.collections.values():
+            for i in range(0, len(calls), 100):
+                group = calls[i: i + 100]
+                got = collection.get(where={"call_id": {"$in": group}}, include=["metadatas"])
+                ids = got["ids"]
+                metas = [{**m, "outcome": outcomes[m["call_id"]]} for m in got["metadatas"]]
+                for j in range(0, len(ids), step):
+                    collection.update(ids=ids[j: j + step], metadatas=metas[j: j + step])
+
     def delete_call(self, call_id: str) -> None:
         for collection in self.collections.values():
             collection.delete(where={"call_id": call_id})

@@ -482,6 +482,36 @@ class Store:
         with self.engine.connect() as conn:
             return list(conn.execute(_period(q, since, until)).scalars())
 
+    def deals_by_id(self) -> dict[str, Deal]:
+        with self.engine.connect() as conn:
+            return {r["deal_id"]: Deal.model_validate(dict(r)) for r in conn.execute(sa.select(deals)).mappings()}
+
+    def calls_of_deals(self, deal_ids: set[str]) -> dict[str, str]:
+        """call id -> deal id for the stored calls of the given deals."""
+        if not deal_ids:
+            return {}
+        q = sa.select(calls.c.call_id, calls.c.deal_id).where(calls.c.deal_id.in_(sorted(deal_ids)))
+        with self.engine.connect() as conn:
+            return {cid: did for cid, did in conn.execute(q)}
+
+    def deal_rows(self) -> list[dict]:
+        """Every deal with its number of stored calls (a deal from the CRM may have none yet)."""
+        q = (sa.select(deals, sa.func.count(calls.c.call_id).label("calls"))
+             .select_from(deals.outerjoin(calls, calls.c.deal_id == deals.c.deal_id))
+             .group_by(*deals.c).order_by(deals.c.deal_id))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    def export_finding_rows(self) -> list[dict]:
+        """Every finding with its call's date, rep, account and deal, and the deal's outcome as it is now."""
+        q = (sa.select(calls.c.date, calls.c.rep, calls.c.account, calls.c.deal_id, deals.c.outcome,
+                       *(findings.c[k] for k in FlatFinding.model_fields))
+             .select_from(findings.join(calls, findings.c.call_id == calls.c.call_id)
+                          .outerjoin(deals, calls.c.deal_id == deals.c.deal_id))
+             .order_by(calls.c.date, findings.c.call_id, findings.c.start, findings.c.kind))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
     def call_facts(self, call_ids: set[str]) -> dict[str, dict]:
         """path, date, rep, deal and outcome of the given calls, as they are now."""
         if not call_ids:
