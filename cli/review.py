@@ -132,6 +132,8 @@ def learn(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
 
 def trackers(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """Which engine decides each finding kind (learned from labels or zero-shot), on how many labels, how precise."""
+    from winloss.pipeline.insights import share_right
+
     st = state(ctx)
     with _trained(st) as engines:
         status = _status(st, engines)
@@ -145,7 +147,7 @@ def trackers(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) 
     if reviews:
         table = Table("kind", "label", "reviewed findings", "right", "precision")
         for (k, label), (yes, no) in sorted(reviews.items()):
-            table.add_row(*cells(k, label, yes + no, yes, f"{yes / (yes + no):.2f}"))
+            table.add_row(*cells(k, label, yes + no, yes, f"{share_right(yes, no):.2f}"))
         console.print(table)
 
 

@@ -150,7 +150,7 @@ def breakdown(store: Store, kind: str, by: str, since: dt.date | None, until: dt
         yes, no = reviews.get((kind, g["label"]), (0, 0))
         rows.append({**{k: v for k, v in g.items() if k != "kind"}, "win_rate": win_rate(g["won"], g["lost"]),
                      "claim": g["won"] + g["lost"] >= min_sample, "reviewed": yes + no,
-                     "precision": round(yes / (yes + no), 2) if yes + no else None})
+                     "precision": share_right(yes, no)})
     rows.sort(key=lambda r: (r.get("rep") or r.get("month") or "", -r["calls"], r["label"], r["variant"]))
     return rows
 
@@ -203,6 +203,11 @@ def compute(store: Store, since: dt.date | None, until: dt.date | None, min_samp
                     competitors=rows["competitor"], messages=rows["message"], trend=trend)
 
 
+def share_right(yes: int, no: int) -> float | None:
+    """The share of reviewed findings judged right (the tracker's estimated precision), None when none was."""
+    return round(yes / (yes + no), 2) if yes + no else None
+
+
 def _reviews(store: Store, rows: list[Row]) -> None:
     """Each row's estimated precision from reviewers' verdicts on its tracker's findings."""
     counts = store.review_counts()
@@ -211,7 +216,7 @@ def _reviews(store: Store, rows: list[Row]) -> None:
             continue
         yes, no = counts.get((row.kind.value, row.label), (0, 0))
         row.reviewed = yes + no
-        row.precision = round(yes / (yes + no), 2) if yes + no else None
+        row.precision = share_right(yes, no)
 
 
 def _traits(store: Store, since, until) -> dict[tuple, list[dict]]:

@@ -11,14 +11,14 @@ learners at 100 labels, trains in well under a second on the CPU, and its probab
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..embed import Embedder
 from ..models import ANY_LABEL, FindingKind, Label, Utterance
 from ..settings import ExtractionSettings, Playbook
-from .negatives import NOT_OBJECTIONS
+from .negatives import not_objections
 
 _FIGURE = re.compile(r"\d|\$|£|€|\b(?:hundred|thousand|grand|bucks|dollars|percent)\b", re.IGNORECASE)
 _NEGATION = re.compile(r"\b(?:not|no|never|can't|cannot|won't|don't|doesn't|isn't|wouldn't|couldn't)\b|n't\b",
@@ -48,7 +48,7 @@ class Prior:
     @classmethod
     def of(cls, playbook: Playbook, embedder: Embedder) -> Prior:
         return cls([embedder.embed(c.examples) for c in playbook.objections],
-                   embedder.embed([*NOT_OBJECTIONS, *playbook.not_objections]))
+                   embedder.embed(not_objections(playbook)))
 
     def __call__(self, vectors: np.ndarray) -> np.ndarray:
         if not self.categories:
@@ -141,11 +141,9 @@ def verdicts(labels: list[Label], kind: FindingKind) -> dict[tuple[str, int, str
     return out
 
 
-def seeds(kind: FindingKind, playbook: Playbook) -> tuple[list[str], list[str]]:
-    """(positives, negatives) the playbook and winloss know before any label."""
-    if kind is FindingKind.objection:
-        return ([e for c in playbook.objections for e in c.examples], [*NOT_OBJECTIONS, *playbook.not_objections])
-    return ([t for m in playbook.messages for t in (m.text, *m.paraphrases)], [])
+def seeds(playbook: Playbook) -> tuple[list[str], list[str]]:
+    """(positives, negatives) of objections that the playbook and winloss know before any label."""
+    return [e for c in playbook.objections for e in c.examples], not_objections(playbook)
 
 
 def _fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray):
@@ -211,12 +209,12 @@ def train_detector(kind: FindingKind, labels: list[Label], playbook: Playbook, e
     status = TrackerStatus(kind=kind, mode="zero-shot", labels=len(said), yes=yes, no=no)
     if len(said) < settings.min_labels or min(yes, no) < max(2, settings.min_labels // 4):
         need = f"{settings.min_labels} reviewed sentences, at least {max(2, settings.min_labels // 4)} of each verdict"
-        return None, TrackerStatus(**{**status.__dict__, "note": f"learns after {need}"})
+        return None, replace(status, note=f"learns after {need}")
     keys = list(said)
     prior = Prior.of(playbook, embedder)
     x = features([k[2] for k in keys], embedder, prior)
     y = np.array([said[k] for k in keys], dtype=int)
-    positives, negatives = seeds(kind, playbook)
+    positives, negatives = seeds(playbook)
     seed_x = features([*positives, *negatives], embedder, prior)
     seed_y = np.array([1] * len(positives) + [0] * len(negatives), dtype=int)
     groups = np.array([k[0] for k in keys])

@@ -3,6 +3,16 @@ talk and logistics. The offline engine files a sentence as an objection only whe
 objection examples than to these (and to the playbook's own `not_objections`), and the learner trains on them as
 negatives until the user's labels say more. Kept domain-neutral on purpose: a playbook adds its own."""
 
+from __future__ import annotations
+
+from ..settings import Playbook
+
+
+def not_objections(playbook: Playbook) -> list[str]:
+    """Everything the objection tracker compares against as "not an objection": this list and the playbook's own."""
+    return [*NOT_OBJECTIONS, *playbook.not_objections]
+
+
 NOT_OBJECTIONS = [
     # greetings and small talk
     "Hi, how are you doing today?",

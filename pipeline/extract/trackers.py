@@ -26,7 +26,7 @@ from ..settings import ExtractionSettings, Playbook
 from .base import Findings
 from .claims import Claim, agreement, disagreement, negated, quantities
 from .learning import LearnedTrackers
-from .negatives import NOT_OBJECTIONS
+from .negatives import not_objections
 
 ENGINE = "offline"
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]+")
@@ -187,7 +187,7 @@ class OfflineExtractor:
                 groups[f"handle:{side}"] = examples
             for ctx in self.playbook.competitor_contexts:
                 groups[f"ctx:{ctx.context}"] = ctx.examples
-            groups["not:objection"] = [*NOT_OBJECTIONS, *self.playbook.not_objections]
+            groups["not:objection"] = not_objections(self.playbook)
             if self.learned:  # sentences a reviewer confirmed join their category's examples
                 for category, texts in self.learned.examples(FindingKind.objection).items():
                     if f"obj:{category}" in groups:
