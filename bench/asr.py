@@ -22,9 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def measure(kind: str, audio_path: Path) -> dict:
     from winloss.pipeline.analyze import Engines
-    from winloss.pipeline.audio import decode
-    from winloss.pipeline.settings import load_playbook, load_settings
-    from winloss.pipeline.transcribe import transcribe_audio
+    from winloss.pipeline.ingest.audio import decode
+    from winloss.pipeline.ingest.transcribe import transcribe_audio
+    from winloss.pipeline.playbook import load_playbook
+    from winloss.pipeline.settings import load_settings
 
     settings = load_settings(ROOT / "config" / "winloss.toml")
     engines = Engines(settings, load_playbook(settings.playbook))
@@ -40,7 +41,7 @@ def measure(kind: str, audio_path: Path) -> dict:
     if kind.startswith("winloss"):  # VAD regions packed into windows; diarization of mono calls unless -asr
         encoder = None if kind == "winloss-asr" else engines.speaker_encoder
         tr = transcribe_audio("bench", audio, engines.transcriber, t.stereo_roles, t.turn_gap_ms,
-                              encoder=encoder, company_terms=engines.company_terms)
+                              encoder=encoder, company_terms=engines.call_transcriber.company_terms)
         words = sum(len(u.text.split()) for u in tr.utterances)
     else:  # bare faster-whisper: same model, language and beam; its own VAD
         words = 0

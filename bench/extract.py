@@ -29,8 +29,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from winloss.pipeline.analyze import Engines
-    from winloss.pipeline.settings import load_playbook, load_settings
-    from winloss.pipeline.transcribe import read_transcript
+    from winloss.pipeline.ingest.transcribe import read_transcript
+    from winloss.pipeline.playbook import load_playbook
+    from winloss.pipeline.settings import load_settings
 
     settings = load_settings(ROOT / "config" / "winloss.toml")
     engines = Engines(settings, load_playbook(settings.playbook))

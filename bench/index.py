@@ -42,11 +42,11 @@ def main() -> None:
     calls = -(-args.utterances // args.per_call) if args.utterances else args.calls
 
     from winloss.flows.analyze import analyze_calls
-    from winloss.pipeline.embed import build_embedder
-    from winloss.pipeline.index import Index
-    from winloss.pipeline.queries import Filters, search
+    from winloss.pipeline.insight.queries import Filters, search
+    from winloss.pipeline.providers.embed import build_embedder
     from winloss.pipeline.settings import load_settings
-    from winloss.pipeline.store import Store
+    from winloss.pipeline.storage.index import Index
+    from winloss.pipeline.storage.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

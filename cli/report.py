@@ -27,8 +27,8 @@ def register(app: typer.Typer) -> None:
                as_json: bool = typer.Option(False, "--json", help="print the written file and period as JSON"),
                ) -> None:
         """Write the win/loss report for a period (default: the last 7 days)."""
-        from winloss.pipeline.report import FORMATS, check_writable
-        from winloss.pipeline.weekly import default_period, weekly_report
+        from winloss.pipeline.render.report import FORMATS, check_writable
+        from winloss.pipeline.render.weekly import default_period, weekly_report
 
         if fmt not in FORMATS:
             raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
                 check_writable(out)
             with tempfile.TemporaryDirectory() as tmp:  # `--out -`: written whole, then printed
                 target = Path(tmp) / f"report.{fmt}" if to_stdout else out
-                path = weekly_report(state(ctx).settings, since=start, until=end, fmt=fmt, out=target, send=send)
+                path = weekly_report(state(ctx), since=start, until=end, fmt=fmt, out=target, send=send)
                 if to_stdout:
                     sys.stdout.write(path.read_text(encoding="utf-8"))
                     sys.stdout.flush()

@@ -18,19 +18,13 @@ labels_app = typer.Typer(help="Reviewers' labels: export and import as JSON line
 ANSWERS = "[y]es / [n]o / [c] other category / [s]kip / [q]uit"
 
 
-def _engines(st):
-    from winloss.pipeline.analyze import Engines
-
-    return Engines(st.settings, st.playbook, labels=st.store.labels())
-
-
 @contextmanager
 def _trained(st) -> Iterator:
     """Engines with the trackers trained on the store's labels, closed afterwards; a WinlossError is the one-line
     error of the command."""
     engines = None
     try:
-        engines = _engines(st)
+        engines = st.engines()
         yield engines
     except WinlossError as exc:
         raise fail(exc) from None
@@ -78,13 +72,13 @@ def review(ctx: typer.Context,
 
     Example: winloss review --suggest --limit 25 --who ana
     """
-    from winloss.pipeline.review import findings_to_review, suggestions_to_review
+    from winloss.pipeline.extract.review import findings_to_review, suggestions_to_review
 
     st = state(ctx)
     try:
         if suggest and kind is not FindingKind.objection:
             raise WinlossError("--suggest picks objection turns; review messages and competitors by their findings")
-        items = (suggestions_to_review(st.store, _engines(st), limit, label) if suggest
+        items = (suggestions_to_review(st.store, st.engines(), limit, label) if suggest
                  else findings_to_review(st.store, kind, label, limit))
     except WinlossError as exc:
         raise fail(exc) from None
@@ -110,13 +104,12 @@ def review(ctx: typer.Context,
 
 def learn(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """Retrain the trackers on the labels and give every stored call new findings (no transcription)."""
-    from winloss.pipeline.index import Index
-    from winloss.pipeline.lock import data_lock
-    from winloss.pipeline.review import refresh_findings
+    from winloss.pipeline.extract.review import refresh_findings
+    from winloss.pipeline.storage.lock import data_lock
 
     st = state(ctx)
     with _trained(st) as engines, data_lock(st.settings.data_dir, "learn"):  # it rewrites findings and vectors
-        result = refresh_findings(st.store, Index(st.settings, engines.embedder), engines)
+        result = refresh_findings(st.store, st.batch_index(engines), engines)
         status = _status(st, engines)
     if as_json:
         print_json({"refreshed": result.refreshed, "current": result.current, "needs_analysis": result.needs_analysis,
@@ -132,7 +125,7 @@ def learn(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
 
 def trackers(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """Which engine decides each finding kind (learned from labels or zero-shot), on how many labels, how precise."""
-    from winloss.pipeline.insights import share_right
+    from winloss.pipeline.insight.insights import share_right
 
     st = state(ctx)
     with _trained(st) as engines:
@@ -174,7 +167,7 @@ def _print_status(status) -> None:
 def labels_export(ctx: typer.Context,
                   out: Path = typer.Option(None, "--out", "-o", help="file (default: stdout)")) -> None:
     """Every label as a JSON line (the format `labels import` reads back)."""
-    from winloss.pipeline.labels import dump
+    from winloss.pipeline.extract.labels import dump
 
     try:
         text = dump(state(ctx).store.labels())
@@ -196,7 +189,7 @@ def labels_import(ctx: typer.Context, path: Path = typer.Argument(..., help="JSO
 
     Example: winloss labels import reviewed.jsonl --who "sales ops"
     """
-    from winloss.pipeline.labels import read
+    from winloss.pipeline.extract.labels import read
 
     st = state(ctx)
     try:

@@ -47,7 +47,7 @@ def period(since: dt.date | None, until: dt.date | None) -> tuple[dt.date | None
 
 
 def _filters(kind, label, role, outcome, competitor, rep, since, until):
-    from winloss.pipeline.queries import Filters
+    from winloss.pipeline.insight.queries import Filters
 
     since, until = period(_date(since), _date(until))
     return Filters(kind=kind.value, label=label, role=role.value if role else None,
@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
                limit: int = typer.Option(10, min=1, max=200),
                as_json: bool = typer.Option(False, "--json")) -> None:
         """Quotes closest in meaning to QUERY, with call, mm:ss, speaker and deal outcome."""
-        from winloss.pipeline.queries import search as run_search
+        from winloss.pipeline.insight.queries import search as run_search
 
         st = state(ctx)
         filters = _filters(kind, label, role, outcome, competitor, rep, since, until)
@@ -104,8 +104,8 @@ def register(app: typer.Typer) -> None:
                                                                    "llm.enabled) or show the evidence only"),
             as_json: bool = typer.Option(False, "--json")) -> None:
         """Evidence for QUESTION, grouped into themes with deal outcomes; with an LLM, a short cited answer."""
-        from winloss.pipeline.queries import Filters, llm_answer
-        from winloss.pipeline.queries import ask as run_ask
+        from winloss.pipeline.insight.queries import Filters, llm_answer
+        from winloss.pipeline.insight.queries import ask as run_ask
 
         st = state(ctx)
         start, end = period(_date(since), _date(until))
@@ -142,7 +142,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def reindex(ctx: typer.Context) -> None:
         """Rebuild the vector index from the store (after a crash, an embedder change, or a restore)."""
-        from winloss.pipeline.reindex import reindex as run_reindex
+        from winloss.pipeline.storage.reindex import reindex as run_reindex
 
         st = state(ctx)
         try:

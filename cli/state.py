@@ -1,12 +1,10 @@
-"""What every command needs: settings from --config/--data-dir/env, loaded once per invocation."""
+"""What every command shares: the App (settings and providers, built on first use), and how data is shown."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,76 +14,12 @@ from rich.markup import escape
 from rich.text import Text
 from winloss.pipeline.errors import WinlossError
 
-if TYPE_CHECKING:  # pydantic-settings and the models load when a command first needs its settings, not for --help
-    from winloss.pipeline.settings import Playbook, Settings
+if TYPE_CHECKING:
+    from winloss.pipeline.app import App
 
 
-@dataclass
-class AppState:
-    config: Path | None
-    data_dir: Path | None
-
-    @cached_property
-    def settings(self) -> Settings:
-        from winloss.pipeline.settings import load_settings
-
-        return load_settings(self.config, data_dir=self.data_dir)
-
-    @cached_property
-    def playbook(self) -> Playbook:
-        from winloss.pipeline.settings import load_playbook
-
-        return load_playbook(self.settings.playbook)
-
-    @cached_property
-    def store(self):
-        from winloss.pipeline.store import Store
-
-        return Store(self.settings.database_url)
-
-    @cached_property
-    def raw_index(self):
-        """The index as it is on disk (what `doctor` inspects), with the embedder for queries: a few short texts,
-        embedded without importing torch (pipeline/embed.py NumpyMiniLM)."""
-        from winloss.pipeline.embed import build_embedder
-        from winloss.pipeline.index import Index
-
-        return Index(self.settings, build_embedder(self.settings.embeddings, queries=True))
-
-    def batch_index(self):
-        """The index with the batch embedder, for a command that embeds the whole store (`reindex`)."""
-        from winloss.pipeline.embed import build_embedder
-        from winloss.pipeline.index import Index
-
-        return Index(self.settings, build_embedder(self.settings.embeddings))
-
-    @cached_property
-    def index(self):
-        """The index, given the store's call ids first when an upgrade changed them (schema 5)."""
-        from winloss.pipeline.lock import data_lock
-        from winloss.pipeline.reindex import rekey
-
-        index = self.raw_index
-        if self.store.index_stale():
-            with data_lock(self.settings.data_dir, "search"):
-                rekey(self.store, index)
-        return index
-
-    def llm_redactor(self):
-        """The redactor for text sent to an LLM, or None when privacy.redact_llm is off."""
-        from winloss.pipeline.redact import Redactor
-
-        privacy = self.settings.privacy
-        return Redactor(privacy.names) if privacy.redact_llm else None
-
-    def llm_client(self):
-        """A client for the configured chat model (ask, summaries); ConfigError says what is missing."""
-        from winloss.pipeline.llm import LLMClient, build_chat_model
-
-        return LLMClient(build_chat_model(self.settings.llm), self.settings.llm)
-
-
-def state(ctx: typer.Context) -> AppState:
+def state(ctx: typer.Context) -> App:
+    """The App the root command built from --config and --data-dir (pipeline/app.py, the composition root)."""
     return ctx.find_root().obj
 
 
@@ -141,7 +75,7 @@ def is_stdout(out: Path | None) -> bool:
 
 def emit(text: str, out: Path | None, what: str) -> None:
     """Text to stdout (`--out -` or none) or, whole or not at all, to the file `out`."""
-    from winloss.pipeline.report import write_file
+    from winloss.pipeline.render.report import write_file
 
     if is_stdout(out):
         sys.stdout.write(text)

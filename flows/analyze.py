@@ -31,16 +31,19 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 from winloss.pipeline.analyze import Engines, analyse_call, extract_call
+from winloss.pipeline.app import App
 from winloss.pipeline.errors import BadInputError, WinlossError
-from winloss.pipeline.identity import Planned, RunInputs, discover, gather, missing, plan, unknown_deals
-from winloss.pipeline.index import Index
-from winloss.pipeline.lock import data_lock
+from winloss.pipeline.fingerprint import same_transcript
+from winloss.pipeline.ingest.identity import Planned, RunInputs, discover, gather, missing, plan, unknown_deals
+from winloss.pipeline.ingest.transcribe import TRANSCRIPT_SUFFIXES
 from winloss.pipeline.models import CallOutcome, Outcomes
+from winloss.pipeline.playbook import Playbook, load_playbook
 from winloss.pipeline.redact import Redactor
-from winloss.pipeline.reindex import health, rekey
-from winloss.pipeline.settings import Playbook, Settings, load_playbook, load_settings, same_transcript
-from winloss.pipeline.store import Store
-from winloss.pipeline.transcribe import TRANSCRIPT_SUFFIXES
+from winloss.pipeline.settings import Settings, load_settings
+from winloss.pipeline.storage.index import Index
+from winloss.pipeline.storage.lock import data_lock
+from winloss.pipeline.storage.reindex import health, rekey
+from winloss.pipeline.storage.store import Store
 
 from .refs import by_reference, deref
 
@@ -198,13 +201,11 @@ def _in_process(planned: list[Planned], ctx: RunContext) -> list[CallOutcome]:
 
 def _run(req: AnalyzeRequest, fan_out: FanOut) -> Outcomes:
     settings, inputs = req.settings, req.inputs
-    playbook = req.playbook or load_playbook(settings.playbook)
-    store = Store(settings.database_url)
+    app = App(settings, playbook=req.playbook)
+    store = app.store
     store.upsert_deals(inputs.deals)
     warnings = [*inputs.warnings, *unknown_deals(inputs, store.deal_ids(), req.deals)]
-    engines = Engines(settings, playbook,
-                      transcripts=sum(s.path.suffix.lower() in TRANSCRIPT_SUFFIXES for s in inputs.sources),
-                      labels=store.labels())
+    engines = app.engines(transcripts=sum(s.path.suffix.lower() in TRANSCRIPT_SUFFIXES for s in inputs.sources))
     ctx = RunContext(settings=settings, engines=engines, store=store, fingerprint=engines.fingerprint,
                      on_progress=req.on_progress)
     planned, problems = plan(inputs.sources, store)

@@ -8,26 +8,24 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-
-from .audio import AudioFile
-from .crm import ManifestRow
-from .diarize import ResemblyzerEncoder, SpeakerEncoder
-from .embed import Embedder, build_embedder
-from .errors import BadInputError
-from .extract import Extractor, build_extractor, ground
-from .extract.learning import LearnedTrackers
-from .identity import make_call  # noqa: F401  (where callers have always found it)
-from .models import Call, CallAnalysis, Label, Transcript
-from .redact import Redactor
-from .settings import Playbook, Settings
-from .transcribe import (
+from winloss.pipeline.errors import BadInputError
+from winloss.pipeline.extract import Extractor, build_extractor, ground
+from winloss.pipeline.extract.learning import LearnedTrackers
+from winloss.pipeline.fingerprint import fingerprint
+from winloss.pipeline.ingest.crm import ManifestRow
+from winloss.pipeline.ingest.diarize import ResemblyzerEncoder, SpeakerEncoder
+from winloss.pipeline.ingest.identity import make_call  # noqa: F401  (where callers have always found it)
+from winloss.pipeline.ingest.transcribe import (
     Transcriber,
     build_transcriber,
     read_transcript,
-    transcribe_audio,
 )
-from .transcribe.audio_call import map_speech
+from winloss.pipeline.ingest.transcribe.call import CallTranscriber
+from winloss.pipeline.models import Call, CallAnalysis, Label, Transcript
+from winloss.pipeline.playbook import Playbook
+from winloss.pipeline.providers.embed import Embedder, build_embedder
+from winloss.pipeline.redact import Redactor
+from winloss.pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +53,7 @@ class Engines:
         t = self.settings.transcription
         if not t.detect_language or t.engine != "faster-whisper":
             return None
-        from .transcribe.whisper import SPLIT, FasterWhisperTranscriber
+        from winloss.pipeline.ingest.transcribe.whisper import SPLIT, FasterWhisperTranscriber
 
         if t.multilingual_model in SPLIT:
             import importlib.util
@@ -71,9 +69,12 @@ class Engines:
             return None
         return ResemblyzerEncoder()
 
-    @property
-    def company_terms(self) -> list[str]:
-        return [self.playbook.company.name, *self.playbook.company.products]
+    @cached_property
+    def call_transcriber(self) -> CallTranscriber:
+        """A call's audio to its transcript, with this run's models and the playbook's company terms."""
+        company = self.playbook.company
+        return CallTranscriber(self.settings.transcription, self.transcriber, lambda: self.multilingual,
+                               self.speaker_encoder, [company.name, *company.products])
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -90,7 +91,7 @@ class Engines:
         """Trackers trained on the labels (None without labels: the zero-shot engine decides alone)."""
         if not self.labels:
             return None
-        from .extract.learning import train
+        from winloss.pipeline.extract.learning import train
 
         return train(self.labels, self.playbook, self.embedder, self.settings.extraction)
 
@@ -100,9 +101,9 @@ class Engines:
 
     @property
     def fingerprint(self) -> str:
-        from .extract.learning import digest
+        from winloss.pipeline.extract.learning import digest
 
-        return self.settings.fingerprint(self.playbook, digest(self.labels))
+        return fingerprint(self.settings, self.playbook, digest(self.labels))
 
     @property
     def transcriber_name(self) -> str:
@@ -119,39 +120,13 @@ def embedding_processes(setting: int | Literal["auto"], transcripts: int) -> int
     return min(cores, 4) if cores > 1 and transcripts >= AUTO_PROCESSES_AT else 0
 
 
-def spoken_language(speech: np.ndarray, engines: Engines) -> tuple[str, float] | None:
-    """(language, probability) of the call's first speech when it is not the configured one, else None."""
-    if engines.multilingual is None or not len(speech):
-        return None
-    settings = engines.settings.transcription
-    language, probability = engines.multilingual.detect_language(speech)
-    expected = settings.language or "en"
-    return (language, probability) if language != expected and probability >= 0.5 else None
-
-
 def analyse_call(call: Call, engines: Engines, row: ManifestRow | None = None) -> CallAnalysis:
     path = Path(call.path)
     note = None
     if call.media == "transcript":
         transcript = read_transcript(path, call.call_id, call.rep, row.roles if row else None)
     else:
-        settings = engines.settings.transcription
-        audio = AudioFile(path, settings.chunk_s)
-        transcriber = engines.transcriber
-        # The first read (speech, voice prints) serves the language check and the transcription alike.
-        speech = map_speech(audio, settings.turn_gap_ms, engines.speaker_encoder)
-        if other := spoken_language(speech.first_speech, engines):
-            transcriber = engines.multilingual.with_language(other[0])
-            note = (f"spoken language {other[0]} (p {other[1]:.2f}), not {settings.language or 'en'}: transcribed "
-                    f"with the multilingual {settings.multilingual_model} model; the playbook's phrases are "
-                    f"{settings.language or 'en'}, so expect few findings")
-            log.warning("%s: %s", path, note)
-        transcript = transcribe_audio(call.call_id, audio, transcriber, settings.stereo_roles,
-                                      settings.turn_gap_ms, call.rep,
-                                      encoder=engines.speaker_encoder, company_terms=engines.company_terms,
-                                      speech=speech)
-        if other:
-            transcript = transcript.model_copy(update={"language": other[0]})
+        transcript, note = engines.call_transcriber.transcribe(call)
     if not transcript.utterances:
         raise BadInputError(path, f"no speech found in {transcript.duration:.0f} s of audio")
     privacy = engines.settings.privacy

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from .vocab import FindingKind, MessageStatus, Outcome, Role, mmss  # noqa: F401  (re-exported)
+from winloss.pipeline.vocab import FindingKind, MessageStatus, Outcome, Role, mmss  # noqa: F401  (re-exported)
 
 
 class _Frozen(BaseModel):
@@ -42,7 +41,7 @@ def file_id(path: Path, chunk: int = 1 << 20) -> str:
 class Call(_Frozen):
     """One recorded (or transcribed) call and what the manifest says about it.
 
-    Its id stands for its source (file and deal, pipeline/identity.py), not its bytes: `content_hash` is what
+    Its id stands for its source (file and deal, pipeline/ingest/identity.py), not its bytes: `content_hash` is what
     tells whether the file changed since it was analysed."""
 
     call_id: str

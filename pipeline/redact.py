@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .models import Transcript
+from winloss.pipeline.models import Transcript
 
 # Starts only where a run of address characters starts, and a local part is at most 64 characters (RFC 5321): an
 # unbounded `[\w.+-]+` tried from every position of a long run without an `@` made redaction quadratic.

@@ -1,28 +1,20 @@
-"""Config is data: one TOML file (plus the playbook it names), validated by pydantic, overridable by WINLOSS_* env.
+"""Config is data: one TOML file, validated by pydantic, overridable by WINLOSS_* env (its playbook: playbook.py).
 
 Precedence, highest first: explicit overrides (CLI flags) > WINLOSS_* environment > the TOML file > defaults.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-
-from .errors import ConfigError, StoreError
+from winloss.pipeline.errors import ConfigError, StoreError
 
 DEFAULT_CONFIG = Path("config/winloss.toml")
-# Bump when a change to the code alters what the analysis of a call produces, so stored calls are redone: the
-# transcript's revision when transcription changes (audio is transcribed again), the findings' when only extraction
-# does (new findings from the stored transcripts).
-TRANSCRIPT_REVISION = 5
-ANALYSIS_REVISION = 6
 
 
 class _Section(BaseModel):
@@ -180,110 +172,6 @@ class Settings(BaseSettings):
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
 
-    def fingerprint(self, playbook: Playbook, labels: str = "") -> str:
-        """What the analysis of a call depends on: a different fingerprint means re-analyse. Two halves: what its
-        transcript depends on, then what its findings depend on (`labels`: a digest of the reviewers' labels), so a
-        call whose first half still matches gets new findings from its stored transcript, without transcription."""
-        transcript = {
-            "revision": TRANSCRIPT_REVISION,
-            # where the model runs and on how many threads does not change what it hears
-            "transcription": self.transcription.model_dump(mode="json", exclude={"device", "cpu_threads"}),
-            "company": playbook.company.model_dump(mode="json"),  # names the roles and the vocabulary hints
-            "privacy": self.privacy.model_dump(mode="json"),  # redact_stored changes the stored transcript
-        }
-        findings = {
-            "revision": ANALYSIS_REVISION,
-            "extraction": self.extraction.model_dump(mode="json"),
-            # How vectors are computed (batching, worker processes, the cache) does not change what they are.
-            "embeddings": self.embeddings.model_dump(mode="json", include={"engine", "precision"}),
-            "playbook": playbook.model_dump(mode="json"),
-            "privacy": self.privacy.model_dump(mode="json"),
-            "labels": labels,
-        }
-        if self.extraction.engine == "llm":
-            findings["llm"] = self.llm.model_dump(mode="json", include={"model", "base_url", "temperature",
-                                                                        "chunk_chars", "offline_hints"})
-        return _digest(transcript) + _digest(findings)
-
-
-def _digest(data: dict) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def same_transcript(stored: str | None, fingerprint: str) -> bool:
-    """Does a stored call's transcript still hold under `fingerprint` (only its findings are out of date)?"""
-    return bool(stored) and len(stored) == len(fingerprint) == 32 and stored[:16] == fingerprint[:16]
-
-
-class Competitor(_Section):
-    name: str = Field(min_length=1)
-    aliases: list[str] = []
-    case_sensitive: bool = Field(False, description="match only as spelled (for names that are common words)")
-
-    @property
-    def names(self) -> list[str]:
-        return [self.name, *[a for a in self.aliases if a.lower() != self.name.lower()]]
-
-
-class Message(_Section):
-    id: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
-    text: str = Field(min_length=1)
-    paraphrases: list[str] = []
-    forbidden: list[str] = Field([], description="claims that contradict the message")
-
-
-class ObjectionCategory(_Section):
-    category: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
-    examples: list[str] = Field(min_length=1)
-    cues: list[str] = []
-    requires_cue: bool = Field(False, description="only a sentence with one of the cues can be this objection")
-
-
-class Handling(_Section):
-    """Examples that tell an answered objection from a brushed-off one, and an accepted answer from a rejected one."""
-
-    answered: list[str] = []
-    brushed_off: list[str] = []
-    accepted: list[str] = []
-    rejected: list[str] = []
-
-
-class CompetitorContext(_Section):
-    context: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
-    cues: list[str] = []
-    examples: list[str] = []
-
-
-class Company(_Section):
-    name: str
-    products: list[str] = []
-    vocabulary: list[str] = []
-
-
-class Playbook(_Section):
-    """The user's playbook: who we compete with, what reps should say, what customers object to."""
-
-    company: Company
-    competitors: list[Competitor] = []
-    messages: list[Message] = []
-    objections: list[ObjectionCategory] = []
-    handling: Handling = Handling()
-    competitor_contexts: list[CompetitorContext] = []
-    not_objections: list[str] = Field([], description="what your customers say that is not an objection (besides "
-                                      "greetings, thanks, agreement and plain questions, which winloss knows)")
-
-    @field_validator("messages")
-    @classmethod
-    def _unique_messages(cls, messages: list[Message]) -> list[Message]:
-        ids = [m.id for m in messages]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"message ids must be unique, repeated: {', '.join(dupes)}")
-        return messages
-
-    def message(self, message_id: str) -> Message:
-        return next(m for m in self.messages if m.id == message_id)
-
 
 def _env_var(loc: tuple) -> str | None:
     """The WINLOSS_* variable that set this key, or the section holding it (env beats the file), if one did."""
@@ -294,7 +182,7 @@ def _env_var(loc: tuple) -> str | None:
     return None
 
 
-def _describe(err: ValidationError, path: Path, env: bool = False) -> str:
+def describe_invalid(err: ValidationError, path: Path, env: bool = False) -> str:
     """Each invalid key and why, blamed on its source: the file, or (with `env`) the WINLOSS_* variable that set it."""
     lines, sources = [], []
     for e in err.errors():
@@ -316,7 +204,7 @@ def _check_data_dir(data_dir: Path) -> None:
                          f"WINLOSS_DATA_DIR) a folder")
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -336,11 +224,11 @@ def find_config(explicit: Path | None = None) -> Path | None:
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     """Read the config file (if any), apply WINLOSS_* env, then explicit overrides (e.g. --data-dir)."""
     path = find_config(config)
-    data: dict[str, Any] = _read_toml(path) if path else {}
+    data: dict[str, Any] = read_toml(path) if path else {}
     try:
         settings = Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path or Path("<defaults>"), env=True)) from None
+        raise ConfigError(describe_invalid(exc, path or Path("<defaults>"), env=True)) from None
     updates: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     if path is not None:
         updates["config_file"] = path
@@ -349,10 +237,3 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     settings = settings.model_copy(update=updates)
     _check_data_dir(settings.data_dir)
     return settings
-
-
-def load_playbook(path: Path) -> Playbook:
-    try:
-        return Playbook.model_validate(_read_toml(path))
-    except ValidationError as exc:
-        raise ConfigError(_describe(exc, path)) from None

@@ -51,7 +51,8 @@ def settings(tmp_path):
 
 @pytest.fixture(scope="session")
 def playbook():
-    from winloss.pipeline.settings import load_playbook, load_settings
+    from winloss.pipeline.playbook import load_playbook
+    from winloss.pipeline.settings import load_settings
 
     return load_playbook(load_settings(CONFIG).playbook)
 

@@ -5,11 +5,11 @@ import wave
 import numpy as np
 import pytest
 from winloss.pipeline.analyze import analyse_call, make_call
-from winloss.pipeline.audio import decode
 from winloss.pipeline.errors import BadInputError
-from winloss.pipeline.metrics_asr import wer
+from winloss.pipeline.evaluation.speech import wer
+from winloss.pipeline.ingest.audio import decode
+from winloss.pipeline.ingest.transcribe import transcribe_audio
 from winloss.pipeline.models import Role
-from winloss.pipeline.transcribe import transcribe_audio
 
 
 def test_jfk_transcribes_within_five_percent_wer(engines, data_dir):
@@ -73,7 +73,7 @@ def test_music_without_speech_is_reported_not_transcribed(engines, data_dir):
 
 
 def test_hotword_echoes_are_dropped_and_real_speech_kept(playbook):
-    from winloss.pipeline.transcribe.whisper import echoes, vocabulary_prompt
+    from winloss.pipeline.ingest.transcribe.whisper import echoes, vocabulary_prompt
 
     prompt = vocabulary_prompt(playbook)
     assert "Quotient" in prompt and "Brightline Forecast" in prompt

@@ -8,11 +8,12 @@ import json
 import pytest
 from typer.testing import CliRunner
 from winloss.cli.app import app
-from winloss.pipeline import summary
-from winloss.pipeline.llm import LLMClient
-from winloss.pipeline.scorecard import scorecards
-from winloss.pipeline.settings import LLMSettings, load_playbook
-from winloss.pipeline.store import Store
+from winloss.pipeline.insight import summary
+from winloss.pipeline.insight.scorecard import scorecards
+from winloss.pipeline.playbook import load_playbook
+from winloss.pipeline.providers.llm import LLMClient
+from winloss.pipeline.settings import LLMSettings
+from winloss.pipeline.storage.store import Store
 
 from .conftest import CONFIG, EXAMPLES
 from .fakes import ScriptedChat

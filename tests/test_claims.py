@@ -2,7 +2,7 @@
 
 import pytest
 from winloss.pipeline.extract.claims import Claim, agreement, disagreement, negated, quantities
-from winloss.pipeline.sentences import MAX_CLAUSES, clause_runs
+from winloss.pipeline.extract.sentences import MAX_CLAUSES, clause_runs
 
 
 @pytest.mark.parametrize(("text", "expected"), [

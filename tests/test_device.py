@@ -1,6 +1,7 @@
 """Where models run: the selection logic, checked on the CPU with the GPU counts given."""
 
-from winloss.pipeline.device import Placement, cuda_devices_for_ctranslate2, torch_device, whisper_placement
+from winloss.pipeline.fingerprint import fingerprint
+from winloss.pipeline.providers.device import Placement, cuda_devices_for_ctranslate2, torch_device, whisper_placement
 
 
 def test_auto_takes_a_gpu_in_float16_when_ctranslate2_sees_one():
@@ -21,4 +22,4 @@ def test_embeddings_follow_torch_and_auto_asks_ctranslate2():
 def test_where_a_model_runs_is_not_part_of_what_a_call_depends_on(settings, playbook):
     moved = settings.model_copy(update={"transcription": settings.transcription.model_copy(update={"device": "cuda"}),
                                         "embeddings": settings.embeddings.model_copy(update={"device": "cuda"})})
-    assert moved.fingerprint(playbook) == settings.fingerprint(playbook)
+    assert fingerprint(moved, playbook) == fingerprint(settings, playbook)

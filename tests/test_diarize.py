@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from winloss.pipeline.audio import SAMPLE_RATE, decode
-from winloss.pipeline.diarize import ResemblyzerEncoder, diarize
-from winloss.pipeline.metrics_asr import der, read_rttm
-from winloss.pipeline.vad import speech_regions
+from winloss.pipeline.evaluation.speech import der, read_rttm
+from winloss.pipeline.ingest.audio import SAMPLE_RATE, decode
+from winloss.pipeline.ingest.diarize import ResemblyzerEncoder, diarize
+from winloss.pipeline.ingest.vad import speech_regions
 
 
 def test_turns_without_pauses_are_split_by_voice(data_dir):

@@ -11,8 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from winloss.pipeline.analyze import AUTO_PROCESSES_AT, embedding_processes
-from winloss.pipeline.embed import CachedEmbedder, MiniLMEmbedder, NumpyMiniLM, ProcessEmbedder, build_embedder
-from winloss.pipeline.sentences import text_vectors
+from winloss.pipeline.extract.sentences import text_vectors
+from winloss.pipeline.providers.embed import (
+    CachedEmbedder,
+    MiniLMEmbedder,
+    NumpyMiniLM,
+    ProcessEmbedder,
+    build_embedder,
+)
 from winloss.pipeline.settings import EmbeddingSettings
 
 
@@ -133,7 +139,7 @@ def test_the_numpy_query_embedder_gives_the_indexed_vectors():
 
 
 def test_a_query_embedding_imports_no_torch():
-    code = ("import sys; from winloss.pipeline.embed import NumpyMiniLM; NumpyMiniLM().embed(['pricing']); "
+    code = ("import sys; from winloss.pipeline.providers.embed import NumpyMiniLM; NumpyMiniLM().embed(['pricing']); "
             "heavy = {'torch', 'sentence_transformers', 'transformers'} & set(sys.modules); assert not heavy, heavy")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -12,13 +12,14 @@ import pytest
 from typer.testing import CliRunner
 from winloss.cli.app import app
 from winloss.flows.analyze import analyze_calls
-from winloss.pipeline.embed import build_embedder
-from winloss.pipeline.evaluate import role_accuracy
-from winloss.pipeline.index import Index
+from winloss.pipeline.app import App
+from winloss.pipeline.evaluation.findings import role_accuracy
 from winloss.pipeline.models import Role
+from winloss.pipeline.providers.embed import build_embedder
+from winloss.pipeline.render.weekly import weekly_report
 from winloss.pipeline.settings import load_settings
-from winloss.pipeline.store import Store
-from winloss.pipeline.weekly import weekly_report
+from winloss.pipeline.storage.index import Index
+from winloss.pipeline.storage.store import Store
 
 from .conftest import CONFIG
 
@@ -93,7 +94,7 @@ def test_gong_call_is_transcribed_whole(run):
 
 
 def test_report_names_categories_with_outcomes_and_quotes(run):
-    path = weekly_report(run["settings"], since=dt.date(2026, 10, 1), until=dt.date(2026, 11, 30), fmt="md")
+    path = weekly_report(App(run["settings"]), since=dt.date(2026, 10, 1), until=dt.date(2026, 11, 30), fmt="md")
     text = path.read_text()
     assert "## Objections" in text and "## Competitors" in text and "## Marketing messages" in text
     assert re.search(r"\| price \| \d+ \| \d+ \| \d+ \| \d+ \| \d+ \|", text)
@@ -101,7 +102,7 @@ def test_report_names_categories_with_outcomes_and_quotes(run):
     quotes = [line for line in text.splitlines() if line.startswith("> ")]
     assert quotes and all(re.search(r"`[0-9a-f]{8}` \(.+\) @ \d\d:\d\d", q) for q in quotes)
     assert "2 file(s) failed in the last run" in text
-    data = json.loads(weekly_report(run["settings"], since=dt.date(2026, 10, 1), until=dt.date(2026, 11, 30),
+    data = json.loads(weekly_report(App(run["settings"]), since=dt.date(2026, 10, 1), until=dt.date(2026, 11, 30),
                                     fmt="json").read_text())
     assert data["coverage"]["calls"] == 4 and data["coverage"]["won"] == 2
 

@@ -4,8 +4,8 @@ import json
 
 from typer.testing import CliRunner
 from winloss.cli.app import app
-from winloss.pipeline.evaluate import score
-from winloss.pipeline.store import Store
+from winloss.pipeline.evaluation.findings import score
+from winloss.pipeline.storage.store import Store
 
 
 def test_the_offline_engine_meets_its_targets_on_the_scripts(script_corpus, examples):

@@ -5,8 +5,8 @@ from collections import defaultdict
 
 from winloss.pipeline.extract import ground
 from winloss.pipeline.extract.trackers import CompanyName, CompetitorTracker
+from winloss.pipeline.ingest.transcribe import read_transcript
 from winloss.pipeline.models import Evidence, Objection, Role, Transcript, Utterance
-from winloss.pipeline.transcribe import read_transcript
 
 
 def _gold(examples):

@@ -12,11 +12,11 @@ from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 from winloss.cli.app import app
 from winloss.cli.state import console
-from winloss.pipeline.metrics import questions
-from winloss.pipeline.report import md, md_code
-from winloss.pipeline.sentences import clause_runs, split_sentences
-from winloss.pipeline.store import Store
-from winloss.pipeline.weekly import chat_text
+from winloss.pipeline.extract.sentences import clause_runs, split_sentences
+from winloss.pipeline.insight.metrics import questions
+from winloss.pipeline.render.report import md, md_code
+from winloss.pipeline.render.weekly import chat_text
+from winloss.pipeline.storage.store import Store
 
 from .conftest import CONFIG
 

@@ -16,12 +16,12 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 from winloss.cli.app import app
-from winloss.pipeline.embed import build_embedder
-from winloss.pipeline.index import FINDINGS, UTTERANCES, Index
-from winloss.pipeline.lock import data_lock
 from winloss.pipeline.models import FindingKind, Label
+from winloss.pipeline.providers.embed import build_embedder
 from winloss.pipeline.settings import load_settings
-from winloss.pipeline.store import Store, _rekey, meta
+from winloss.pipeline.storage.index import FINDINGS, UTTERANCES, Index
+from winloss.pipeline.storage.lock import data_lock
+from winloss.pipeline.storage.store import Store, _rekey, meta
 
 from .conftest import CONFIG, EXAMPLES
 
@@ -294,7 +294,7 @@ def test_a_reindex_killed_midway_leaves_the_old_index_answering(indexed):
     # The real `winloss reindex`, killed with SIGKILL after it has re-embedded one of the three calls.
     killer = textwrap.dedent(f"""
         import os, signal, sys
-        from winloss.pipeline.index import Index
+        from winloss.pipeline.storage.index import Index
         replace = Index.replace_call
         def replace_then_die(self, *args, **kwargs):
             replace(self, *args, **kwargs)
@@ -328,7 +328,7 @@ def test_analyze_and_reindex_exclude_each_other(indexed):
         assert other.exit_code == 1 and "`winloss reindex` must wait" in " ".join(other.stderr.split())
     assert snapshot(data) == before
     # a holder killed outright leaves nothing held
-    holder = (f"import os, signal, pathlib\nfrom winloss.pipeline.lock import data_lock\n"
+    holder = (f"import os, signal, pathlib\nfrom winloss.pipeline.storage.lock import data_lock\n"
               f"with data_lock(pathlib.Path({str(data)!r}), 'analyze'):\n    os.kill(os.getpid(), signal.SIGKILL)\n")
     assert subprocess.run([sys.executable, "-c", holder], timeout=60).returncode == -signal.SIGKILL
     assert "3 unchanged" in winloss(data, "analyze", "--manifest", rows).output

@@ -50,9 +50,9 @@ def outcomes(data: Path) -> dict[str, str | None]:
 
 def indexed_outcomes(data: Path) -> set[tuple[str, str]]:
     """(deal id, outcome) as the index's metadata carries them, in both collections."""
-    from winloss.pipeline.embed import build_embedder
-    from winloss.pipeline.index import Index
+    from winloss.pipeline.providers.embed import build_embedder
     from winloss.pipeline.settings import load_settings
+    from winloss.pipeline.storage.index import Index
 
     settings = load_settings(CONFIG, data_dir=data)
     index = Index(settings, build_embedder(settings.embeddings, queries=True))
@@ -185,9 +185,9 @@ def test_version_json_and_stdout_out(data):
 
 
 def test_deals_apply_and_export_queries_on_both_databases(database_url, tmp_path):
-    from winloss.pipeline import export
-    from winloss.pipeline.deals_import import apply_deals, read_export
-    from winloss.pipeline.store import Store
+    from winloss.pipeline.ingest.deals_import import apply_deals, read_export
+    from winloss.pipeline.storage import export
+    from winloss.pipeline.storage.store import Store
 
     from .test_store import _analysis
 

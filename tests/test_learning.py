@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from winloss.cli.app import app
 from winloss.pipeline.extract.learning import operating_point
 from winloss.pipeline.models import ANY_LABEL, FindingKind
-from winloss.pipeline.store import Store
+from winloss.pipeline.storage.store import Store
 
 FIXTURE = Path(__file__).parent / "fixtures" / "negotiations"
 

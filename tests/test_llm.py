@@ -13,10 +13,10 @@ from langchain_core.language_models.fake_chat_models import FakeMessagesListChat
 from langchain_core.messages import AIMessage
 from winloss.pipeline.errors import ConfigError, LLMError
 from winloss.pipeline.extract.llm import LLMExtractor, chunks, parse_reply
-from winloss.pipeline.llm import build_chat_model
+from winloss.pipeline.ingest.transcribe import read_transcript
 from winloss.pipeline.models import MessageStatus, Role, Transcript, Utterance
+from winloss.pipeline.providers.llm import build_chat_model
 from winloss.pipeline.settings import LLMSettings, PrivacySettings
-from winloss.pipeline.transcribe import read_transcript
 
 from .fakes import ScriptedChat, Step, fake_openai_server, reply
 
@@ -228,7 +228,7 @@ def test_without_a_key_or_server_the_error_says_what_to_set(monkeypatch):
 def test_the_analysis_flow_runs_the_llm_engine_and_stores_its_usage(playbook, settings, examples, monkeypatch,
                                                                       prefect_harness):
     from winloss.flows.analyze import analyze_calls
-    from winloss.pipeline.store import Store
+    from winloss.pipeline.storage.store import Store
 
     script = examples / "scripts" / "call_03.txt"
     tr = read_transcript(script, "x")

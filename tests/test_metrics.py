@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from winloss.pipeline.metrics import compute
+from winloss.pipeline.insight.metrics import compute
 from winloss.pipeline.models import Role, Transcript, Utterance
 
 R, C, U = Role.rep, Role.customer, Role.unknown

@@ -7,10 +7,10 @@ import json
 from contextlib import contextmanager
 
 import pytest
-from winloss.pipeline.audio import decode
 from winloss.pipeline.errors import ConfigError, LLMError
-from winloss.pipeline.transcribe import build_transcriber
-from winloss.pipeline.vad import speech_regions
+from winloss.pipeline.ingest.audio import decode
+from winloss.pipeline.ingest.transcribe import build_transcriber
+from winloss.pipeline.ingest.vad import speech_regions
 
 from .fakes import post_server
 

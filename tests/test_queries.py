@@ -8,13 +8,13 @@ import json
 import pytest
 from typer.testing import CliRunner
 from winloss.cli.app import app
-from winloss.pipeline.embed import build_embedder
-from winloss.pipeline.index import Index
-from winloss.pipeline.insights import breakdown, compute
-from winloss.pipeline.llm import LLMClient
-from winloss.pipeline.queries import Filters, ask, check_citations, citation, llm_answer, search
-from winloss.pipeline.reindex import reindex
-from winloss.pipeline.store import Store
+from winloss.pipeline.insight.insights import breakdown, compute
+from winloss.pipeline.insight.queries import Filters, ask, check_citations, citation, llm_answer, search
+from winloss.pipeline.providers.embed import build_embedder
+from winloss.pipeline.providers.llm import LLMClient
+from winloss.pipeline.storage.index import Index
+from winloss.pipeline.storage.reindex import reindex
+from winloss.pipeline.storage.store import Store
 
 from .fakes import ScriptedChat, Step, fake_openai_server
 
@@ -118,7 +118,7 @@ def test_ask_cli_with_an_openai_compatible_server(corpus, monkeypatch):
 
 
 def test_check_citations_is_strict():
-    from winloss.pipeline.queries import SearchHit
+    from winloss.pipeline.insight.queries import SearchHit
 
     hit = SearchHit(score=1, collection="findings", call_id="abcdef0123456789", file="a", date=None, rep=None,
                     deal_id=None, outcome=None, role="customer", at="01:05", start=65, quote="q")
@@ -168,7 +168,7 @@ def test_reindex_rebuilds_the_index_from_the_store(script_corpus, tmp_path):
 
 
 def _playbook(settings):
-    from winloss.pipeline.settings import load_playbook
+    from winloss.pipeline.playbook import load_playbook
 
     return load_playbook(settings.playbook)
 

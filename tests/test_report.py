@@ -11,14 +11,15 @@ from contextlib import contextmanager
 from email import policy
 
 import pytest
-from winloss.pipeline import narrative
-from winloss.pipeline.deliver import WEBHOOK_URL
-from winloss.pipeline.insights import compute
-from winloss.pipeline.llm import LLMClient
-from winloss.pipeline.report import render
-from winloss.pipeline.settings import load_playbook
-from winloss.pipeline.store import Store
-from winloss.pipeline.weekly import DeliveryFailed, weekly_report
+from winloss.pipeline.app import App
+from winloss.pipeline.insight import narrative
+from winloss.pipeline.insight.insights import compute
+from winloss.pipeline.playbook import load_playbook
+from winloss.pipeline.providers.llm import LLMClient
+from winloss.pipeline.render.deliver import WEBHOOK_URL
+from winloss.pipeline.render.report import render
+from winloss.pipeline.render.weekly import DeliveryFailed, weekly_report
+from winloss.pipeline.storage.store import Store
 
 from .fakes import ScriptedChat, post_server
 
@@ -134,7 +135,7 @@ def _with_delivery(settings, port: int, **extra):
 def test_email_and_webhook_delivery(script_corpus, tmp_path, monkeypatch, prefect_harness):
     with smtp_sink() as (port, mails), http_sink([200]) as (url, posts):
         monkeypatch.setenv(WEBHOOK_URL, url)
-        path = weekly_report(_with_delivery(script_corpus, port), fmt="html", out=tmp_path / "r.html", send=True,
+        path = weekly_report(App(_with_delivery(script_corpus, port)), fmt="html", out=tmp_path / "r.html", send=True,
                              **PERIOD)
     assert path.exists()
     assert len(mails) == 1
@@ -151,7 +152,8 @@ def test_a_failing_channel_is_retried_reported_and_the_report_kept(script_corpus
     with smtp_sink() as (port, mails), http_sink([500, 503, 500]) as (url, posts):
         monkeypatch.setenv(WEBHOOK_URL, url)
         with pytest.raises(DeliveryFailed) as failure:
-            weekly_report(_with_delivery(script_corpus, port), fmt="md", out=tmp_path / "r.md", send=True, **PERIOD)
+            weekly_report(App(_with_delivery(script_corpus, port)), fmt="md", out=tmp_path / "r.md", send=True,
+                          **PERIOD)
     assert len(posts) == 3  # three attempts, then reported
     message = str(failure.value)
     assert "webhook to http://127.0.0.1" in message and "secret" not in message and "after 3 attempt(s)" in message

@@ -2,7 +2,9 @@ from pathlib import Path
 
 import pytest
 from winloss.pipeline.errors import ConfigError
-from winloss.pipeline.settings import load_playbook, load_settings, same_transcript
+from winloss.pipeline.fingerprint import fingerprint, same_transcript
+from winloss.pipeline.playbook import load_playbook
+from winloss.pipeline.settings import load_settings
 
 from .conftest import CONFIG
 
@@ -61,14 +63,14 @@ def test_playbook_rejects_duplicate_message_ids(tmp_path):
 def test_fingerprint_follows_what_analysis_depends_on(playbook, tmp_path):
     a = load_settings(CONFIG, data_dir=tmp_path / "one")
     b = load_settings(CONFIG, data_dir=tmp_path / "two")
-    assert a.fingerprint(playbook) == b.fingerprint(playbook)  # where data lives changes nothing
+    assert fingerprint(a, playbook) == fingerprint(b, playbook)  # where data lives changes nothing
     c = a.model_copy(update={"extraction": a.extraction.model_copy(update={"objection_threshold": 0.9})})
-    assert c.fingerprint(playbook) != a.fingerprint(playbook)
+    assert fingerprint(c, playbook) != fingerprint(a, playbook)
     # findings-only changes (extraction settings, labels) keep the transcript half: no transcription again
-    assert same_transcript(a.fingerprint(playbook), c.fingerprint(playbook))
-    assert same_transcript(a.fingerprint(playbook), a.fingerprint(playbook, labels="abc"))
-    assert a.fingerprint(playbook, labels="abc") != a.fingerprint(playbook)
+    assert same_transcript(fingerprint(a, playbook), fingerprint(c, playbook))
+    assert same_transcript(fingerprint(a, playbook), fingerprint(a, playbook, labels="abc"))
+    assert fingerprint(a, playbook, labels="abc") != fingerprint(a, playbook)
     d = a.model_copy(update={"transcription": a.transcription.model_copy(update={"beam_size": 5})})
-    assert not same_transcript(a.fingerprint(playbook), d.fingerprint(playbook))
-    assert not same_transcript("0123456789abcdef", a.fingerprint(playbook))  # a store written before the split
+    assert not same_transcript(fingerprint(a, playbook), fingerprint(d, playbook))
+    assert not same_transcript("0123456789abcdef", fingerprint(a, playbook))  # a store written before the split
     assert Path(a.database_url.removeprefix("sqlite:///")).name == "winloss.db"

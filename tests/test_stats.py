@@ -9,9 +9,9 @@ from collections import defaultdict
 import pytest
 from scipy.stats import binomtest
 from scipy.stats import fisher_exact as scipy_fisher
-from winloss.pipeline.insights import compute
-from winloss.pipeline.stats import Contrast, fisher_exact, wilson
-from winloss.pipeline.store import Store
+from winloss.pipeline.insight.insights import compute
+from winloss.pipeline.insight.stats import Contrast, fisher_exact, wilson
+from winloss.pipeline.storage.store import Store
 
 
 def test_wilson_matches_hand_values_and_scipy():

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from winloss.pipeline.crm import load_deals, load_manifest
 from winloss.pipeline.errors import BadInputError, StoreError
+from winloss.pipeline.ingest.crm import load_deals, load_manifest
 from winloss.pipeline.models import (
     Call,
     CallAnalysis,
@@ -20,7 +20,7 @@ from winloss.pipeline.models import (
     call_key,
     finding_key,
 )
-from winloss.pipeline.store import SCHEMA_VERSION, Store, calls, meta
+from winloss.pipeline.storage.store import SCHEMA_VERSION, Store, calls, meta
 
 
 def _analysis(n_utts: int = 3) -> CallAnalysis:
@@ -157,7 +157,7 @@ def test_labels_survive_reanalysis_and_a_new_verdict_replaces_the_old(database_u
 
 def test_weeks_are_iso_weeks_on_both_databases(database_url):
     """2026-10-05 is a Monday of ISO week 41 (SQLite's %W said 40); 2027-01-01 belongs to 2026-W53."""
-    from winloss.pipeline.insights import _week
+    from winloss.pipeline.insight.insights import _week
 
     store = Store(database_url)
     with store.engine.begin() as conn:

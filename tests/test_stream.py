@@ -6,14 +6,14 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
-from winloss.pipeline import diarize as diarize_module
-from winloss.pipeline.audio import SAMPLE_RATE, AudioFile, decode
-from winloss.pipeline.diarize import ResemblyzerEncoder, turns_from_prints, voice_prints
-from winloss.pipeline.metrics_asr import der, read_rttm, wer
+from winloss.pipeline.evaluation.speech import der, read_rttm, wer
+from winloss.pipeline.ingest import diarize as diarize_module
+from winloss.pipeline.ingest.audio import SAMPLE_RATE, AudioFile, decode
+from winloss.pipeline.ingest.diarize import ResemblyzerEncoder, turns_from_prints, voice_prints
+from winloss.pipeline.ingest.transcribe import audio_call, transcribe_audio
+from winloss.pipeline.ingest.transcribe.audio_call import map_speech
+from winloss.pipeline.ingest.vad import speech_regions
 from winloss.pipeline.models import Role
-from winloss.pipeline.transcribe import audio_call, transcribe_audio
-from winloss.pipeline.transcribe.audio_call import map_speech
-from winloss.pipeline.vad import speech_regions
 
 
 @pytest.mark.parametrize("name, chunk_s", [("jfk.wav", 3.0), ("stereo_diarization.wav", 1.5),

@@ -1,8 +1,8 @@
 import pytest
 from winloss.pipeline.errors import BadInputError
+from winloss.pipeline.ingest.speakers import label_roles, parse_roles_column
+from winloss.pipeline.ingest.transcribe import read_transcript
 from winloss.pipeline.models import Role
-from winloss.pipeline.speakers import label_roles, parse_roles_column
-from winloss.pipeline.transcribe import read_transcript
 
 
 def test_demo_script_reads_as_a_timed_role_labelled_transcript(examples):
@@ -42,7 +42,7 @@ def test_bad_text_transcripts_name_the_problem(tmp_path, content, problem):
 
 
 def test_rep_is_the_speaker_who_introduces_the_company_and_asks():
-    from winloss.pipeline.speakers import infer_rep
+    from winloss.pipeline.ingest.speakers import infer_rep
 
     texts = {"S1": ["Hi Grace, this is Tom from Brightline.", "How do you forecast today?", "Which CRM?"],
              "S2": ["Hi Tom, happy to chat.", "Mostly spreadsheets."]}

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from ..embed import Embedder
-from ..errors import ConfigError
-from ..models import CompetitorMention, LLMUsage, MessageUse, Objection, Transcript
-from ..settings import Playbook, Settings
+from winloss.pipeline.errors import ConfigError
+from winloss.pipeline.models import CompetitorMention, LLMUsage, MessageUse, Objection, Transcript
+from winloss.pipeline.playbook import Playbook
+from winloss.pipeline.providers.embed import Embedder
+from winloss.pipeline.settings import Settings
 
 if TYPE_CHECKING:
-    from .learning import LearnedTrackers
+    from winloss.pipeline.extract.learning import LearnedTrackers
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,13 @@ class Extractor(Protocol):
 
 def build_extractor(settings: Settings, playbook: Playbook, embedder: Embedder,
                     learned: LearnedTrackers | None = None) -> Extractor:
-    from .trackers import OfflineExtractor
+    from winloss.pipeline.extract.trackers import OfflineExtractor
 
     offline = OfflineExtractor(playbook, settings.extraction, embedder, learned)
     if settings.extraction.engine == "offline":
         return offline
     if settings.extraction.engine == "llm":
-        from .llm import LLMExtractor
+        from winloss.pipeline.extract.llm import LLMExtractor
 
         return LLMExtractor(playbook, settings.llm, settings.privacy, hints=offline,
                             cache_dir=settings.data_dir / "llm-cache")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..models import Finding, Transcript
+from winloss.pipeline.models import Finding, Transcript
 
 
 def is_grounded(finding: Finding, transcript: Transcript) -> bool:

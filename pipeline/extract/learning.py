@@ -14,11 +14,11 @@ import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-
-from ..embed import Embedder
-from ..models import ANY_LABEL, FindingKind, Label, Utterance
-from ..settings import ExtractionSettings, Playbook
-from .negatives import not_objections
+from winloss.pipeline.extract.negatives import not_objections
+from winloss.pipeline.models import ANY_LABEL, FindingKind, Label, Utterance
+from winloss.pipeline.playbook import Playbook
+from winloss.pipeline.providers.embed import Embedder
+from winloss.pipeline.settings import ExtractionSettings
 
 _FIGURE = re.compile(r"\d|\$|£|€|\b(?:hundred|thousand|grand|bucks|dollars|percent)\b", re.IGNORECASE)
 _NEGATION = re.compile(r"\b(?:not|no|never|can't|cannot|won't|don't|doesn't|isn't|wouldn't|couldn't)\b|n't\b",

@@ -13,9 +13,8 @@ import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from ..llm import LLMClient, Prompt, ReplyCache, build_chat_model, parse_model
-from ..models import (
+from winloss.pipeline.extract.base import Extractor, Findings
+from winloss.pipeline.models import (
     CompetitorMention,
     Evidence,
     LLMUsage,
@@ -26,9 +25,10 @@ from ..models import (
     Transcript,
     Utterance,
 )
-from ..redact import Redactor
-from ..settings import LLMSettings, Playbook, PrivacySettings
-from .base import Extractor, Findings
+from winloss.pipeline.playbook import Playbook
+from winloss.pipeline.providers.llm import LLMClient, Prompt, ReplyCache, build_chat_model, parse_model
+from winloss.pipeline.redact import Redactor
+from winloss.pipeline.settings import LLMSettings, PrivacySettings
 
 log = logging.getLogger(__name__)
 PROMPT = "extract_findings"

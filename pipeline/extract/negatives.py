@@ -5,7 +5,7 @@ negatives until the user's labels say more. Kept domain-neutral on purpose: a pl
 
 from __future__ import annotations
 
-from ..settings import Playbook
+from winloss.pipeline.playbook import Playbook
 
 
 def not_objections(playbook: Playbook) -> list[str]:

@@ -9,8 +9,8 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..models import Transcript, Utterance
-from .trackers import OfflineExtractor
+from winloss.pipeline.extract.trackers import OfflineExtractor
+from winloss.pipeline.models import Transcript, Utterance
 
 
 @dataclass(frozen=True)

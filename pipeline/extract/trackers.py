@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 import numpy as np
-
-from ..embed import Embedder
-from ..models import (
+from winloss.pipeline.extract.base import Findings
+from winloss.pipeline.extract.claims import Claim, agreement, disagreement, negated, quantities
+from winloss.pipeline.extract.learning import LearnedTrackers
+from winloss.pipeline.extract.negatives import not_objections
+from winloss.pipeline.extract.sentences import clause_runs, split_sentences
+from winloss.pipeline.models import (
     CompetitorMention,
     Evidence,
     FindingKind,
@@ -21,12 +24,9 @@ from ..models import (
     Transcript,
     Utterance,
 )
-from ..sentences import clause_runs, split_sentences
-from ..settings import ExtractionSettings, Playbook
-from .base import Findings
-from .claims import Claim, agreement, disagreement, negated, quantities
-from .learning import LearnedTrackers
-from .negatives import not_objections
+from winloss.pipeline.playbook import Playbook
+from winloss.pipeline.providers.embed import Embedder
+from winloss.pipeline.settings import ExtractionSettings
 
 ENGINE = "offline"
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]+")

@@ -1,0 +1,222 @@
+"""What marketing asks: `search` (ranked, filtered quotes) and `ask` (grouped evidence, or a cited LLM answer).
+
+Filters that depend on facts that can change after indexing (deal outcome, rep, date, competitors in the call)
+are resolved in the store and passed to the index as a set of calls, so results never show a stale outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import defaultdict
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from winloss.pipeline.errors import WinlossError
+from winloss.pipeline.extract.trackers import CompetitorTracker
+from winloss.pipeline.insight.stats import win_rate
+from winloss.pipeline.models import mmss
+from winloss.pipeline.playbook import Playbook
+from winloss.pipeline.providers.llm import LLMClient, Prompt, parse_model
+from winloss.pipeline.redact import Redactor
+from winloss.pipeline.storage.index import FINDINGS, UTTERANCES, Index
+from winloss.pipeline.storage.store import Store
+
+Kind = Literal["objection", "competitor", "message", "any"]
+
+
+class Filters(BaseModel):
+    kind: Kind = "any"
+    label: str | None = None
+    role: Literal["customer", "rep"] | None = None
+    outcome: Literal["won", "lost", "open"] | None = None
+    competitor: str | None = None
+    rep: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def index_where(self) -> dict[str, str]:
+        where = {"kind": None if self.kind == "any" else self.kind, "label": self.label, "role": self.role}
+        return {k: v for k, v in where.items() if v}
+
+    def call_ids(self, store: Store) -> list[str] | None:
+        return store.call_ids(rep=self.rep, outcome=self.outcome, since=self.since, until=self.until,
+                              competitor=self.competitor)
+
+
+class SearchHit(BaseModel):
+    score: float
+    collection: str
+    call_id: str
+    file: str
+    date: dt.date | None
+    rep: str | None
+    deal_id: str | None
+    outcome: str | None
+    kind: str | None = None
+    label: str | None = None
+    status: str | None = None
+    role: str
+    at: str
+    start: float
+    quote: str
+
+
+def _require_words(text: str, what: str) -> None:
+    """An empty query embeds to a vector near everything: the "closest" quotes would be noise shown as an answer."""
+    if not text.strip():
+        raise WinlossError(f"{what} needs words to look for; the query is empty")
+
+
+def search(store: Store, index: Index, query: str, filters: Filters, limit: int = 10,
+           scope: Literal["findings", "utterances"] = "findings") -> list[SearchHit]:
+    _require_words(query, "search")
+    collection = FINDINGS if scope == "findings" else UTTERANCES
+    where = filters.index_where() if scope == "findings" else {"role": filters.role} if filters.role else {}
+    hits = index.search(query, collection=collection, limit=limit, where=where, call_ids=filters.call_ids(store))
+    facts = store.call_facts({h.metadata["call_id"] for h in hits})
+    out = []
+    for h in hits:
+        m, call = h.metadata, facts.get(h.metadata["call_id"], {})
+        out.append(SearchHit(score=h.score, collection=collection, call_id=m["call_id"],
+                             file=(call.get("path") or "").rsplit("/", 1)[-1], date=call.get("date"),
+                             rep=call.get("rep"), deal_id=call.get("deal_id"), outcome=call.get("outcome"),
+                             kind=m.get("kind"), label=m.get("label"), status=m.get("status") or None,
+                             role=m["role"], at=mmss(m["start"]), start=m["start"], quote=h.text))
+    return out
+
+
+# -- ask ----------------------------------------------------------------------------------------------------
+_LOSE = re.compile(r"(?i)\b(lose|lost|losing|loses|churn\w*)\b")
+_WIN = re.compile(r"(?i)\b(win|won|winning|wins)\b")
+
+
+class Theme(BaseModel):
+    """A label that recurs in the evidence, with how the deals it appears in ended (within the filters)."""
+
+    kind: str
+    label: str
+    hits: int
+    calls: int
+    won: int
+    lost: int
+    open: int
+    win_rate: float | None
+    quotes: list[SearchHit]
+
+
+class Answer(BaseModel):
+    question: str
+    filters: Filters
+    themes: list[Theme]
+    evidence: list[SearchHit]
+    text: str | None = Field(None, description="the LLM's answer, each sentence citing [call @ mm:ss]")
+    citations: int = 0
+    dropped_sentences: int = 0
+    engine: str = "offline"
+
+
+def infer_filters(question: str, playbook: Playbook, base: Filters) -> Filters:
+    """Outcome and competitor read from the question ("why do we lose to Quotient?"), unless given."""
+    update: dict = {}
+    if base.outcome is None:
+        if _LOSE.search(question) and not _WIN.search(question):
+            update["outcome"] = "lost"
+        elif _WIN.search(question) and not _LOSE.search(question):
+            update["outcome"] = "won"
+    if base.competitor is None and (names := CompetitorTracker(playbook).mentions(question)):
+        update["competitor"] = names[0][0]
+    return base.model_copy(update=update)
+
+
+def ask(store: Store, index: Index, question: str, playbook: Playbook, base: Filters | None = None,
+        limit: int = 30) -> Answer:
+    """The evidence for an answer: the closest findings within the inferred filters, grouped into themes."""
+    _require_words(question, "ask")
+    filters = infer_filters(question, playbook, base or Filters())
+    evidence = search(store, index, question, filters, limit=limit)
+    if not evidence and filters != (base or Filters()):  # the inferred filters were too narrow
+        filters = base or Filters()
+        evidence = search(store, index, question, filters, limit=limit)
+    if evidence and filters.competitor is None:  # keep what is about the question: near the best match
+        floor = max(0.2, evidence[0].score - 0.3)
+        evidence = [h for h in evidence if h.score >= floor]
+    # With a competitor named, the calls it came up in are the question's population ("why do we lose to X?"):
+    # everything found in them is evidence, the closest first.
+    groups: dict[tuple[str, str], list[SearchHit]] = defaultdict(list)
+    for h in evidence:
+        groups[(h.kind or "", h.label or "")].append(h)
+    themes = []
+    for (kind, label), hits in groups.items():
+        deals = {h.deal_id: h.outcome for h in hits if h.deal_id}
+        outcomes = list(deals.values())
+        won, lost = outcomes.count("won"), outcomes.count("lost")
+        themes.append(Theme(kind=kind, label=label, hits=len(hits), calls=len({h.call_id for h in hits}), won=won,
+                            lost=lost, open=outcomes.count("open"),
+                            win_rate=win_rate(won, lost),
+                            quotes=_one_per_call(hits)[:3]))
+    themes.sort(key=lambda t: (-t.quotes[0].score, -t.calls, t.label))  # the most relevant theme first
+    return Answer(question=question, filters=filters, themes=themes, evidence=evidence)
+
+
+def _one_per_call(hits: list[SearchHit]) -> list[SearchHit]:
+    seen: set[str] = set()
+    out = []
+    for h in hits:
+        if h.call_id not in seen:
+            seen.add(h.call_id)
+            out.append(h)
+    return out
+
+
+CITATION = re.compile(r"\[([0-9a-f]{6,16})\s*@\s*(\d{1,3}:\d{2})\]")
+
+
+def citation(hit: SearchHit) -> str:
+    return f"[{hit.call_id[:8]} @ {hit.at}]"
+
+
+def evidence_lines(evidence: list[SearchHit]) -> str:
+    return "\n".join(json.dumps({"cite": citation(h), "kind": h.kind, "label": h.label, "speaker": h.role,
+                                 "deal_outcome": h.outcome or "unknown", "date": str(h.date or ""), "quote": h.quote})
+                     for h in evidence)
+
+
+def check_citations(text: str, evidence: list[SearchHit]) -> tuple[str, int, int]:
+    """Keep the sentences whose every citation names a piece of the evidence (and that cite at least one).
+
+    Returns the kept text, the number of valid citations and the number of sentences dropped.
+    """
+    known = {(h.call_id[:8], h.at) for h in evidence}
+    kept, cited, dropped = [], 0, 0
+    for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z\[])", text.strip()):
+        found = CITATION.findall(sentence)
+        if found and all((call[:8], at.zfill(5)) in known for call, at in found):
+            kept.append(sentence)
+            cited += len(found)
+        elif sentence.strip():
+            dropped += 1
+    return " ".join(kept), cited, dropped
+
+
+class _AnswerReply(BaseModel):
+    answer: str
+
+
+def _parse_answer(content: str) -> _AnswerReply:
+    return parse_model(content, _AnswerReply)
+
+
+def llm_answer(answer: Answer, client: LLMClient, company: str, redactor: Redactor | None = None) -> Answer:
+    """A short answer from the LLM over the evidence; only sentences whose citations exist are kept."""
+    if not answer.evidence:
+        return answer
+    evidence = answer.evidence
+    if redactor is not None:
+        evidence = [h.model_copy(update={"quote": redactor.text(h.quote)}) for h in evidence]
+    reply = client.ask(Prompt.load("answer_question"), _parse_answer, question=answer.question,
+                       evidence=evidence_lines(evidence), company=company)
+    text, cited, dropped = check_citations(reply.answer, answer.evidence)
+    return answer.model_copy(update={"text": text or None, "citations": cited, "dropped_sentences": dropped,
+                                     "engine": f"llm:{client.settings.model}"})
