@@ -167,3 +167,25 @@ def test_weeks_are_iso_weeks_on_both_databases(database_url):
                 channels=1, transcriber="t", extractor="o", fingerprint="f", analysed_at=dt.datetime(2026, 12, 1)))
         weeks = dict(conn.execute(sa.select(calls.c.call_id, _week(store))).all())
     assert weeks == {"a": "2026-W41", "b": "2026-W41", "c": "2026-W53", "d": "2027-W01"}
+
+
+def test_a_reviewer_who_changes_their_mind_is_read_by_their_latest_answer(database_url):
+    """Yes on the finding's label, then no on the kind itself (and back): the report's reviewed precision and the
+    trackers' training read the same, latest, verdict."""
+    from winloss.pipeline.extract.learning import verdicts
+    from winloss.pipeline.models import ANY_LABEL
+
+    store = Store(database_url)
+    analysis = _analysis()
+    store.save_analysis(analysis, "fp")
+    [mention] = analysis.competitors
+    kind, key = FindingKind.competitor, ("abc123", 1, "We also looked at Pipewise, line 1.")
+    yes = Label(call_id="abc123", utterance_index=1, text=key[2], kind=kind, label=mention.label, verdict=True)
+    no_at_all = yes.model_copy(update={"label": ANY_LABEL, "verdict": False})
+    store.save_labels([yes])
+    store.save_labels([no_at_all])
+    assert store.review_counts() == {("competitor", mention.label): (0, 1)}
+    assert verdicts(store.labels(), kind) == {key: False}
+    store.save_labels([yes])
+    assert store.review_counts() == {("competitor", mention.label): (1, 0)}
+    assert verdicts(store.labels(), kind) == {key: True}

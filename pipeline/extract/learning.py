@@ -128,7 +128,8 @@ def digest(labels: list[Label]) -> str:
 
 def verdicts(labels: list[Label], kind: FindingKind) -> dict[tuple[str, int, str], bool]:
     """Is each labelled sentence a finding of `kind` at all? Yes on any label says yes; no on ANY_LABEL says no; a
-    no on one category alone says nothing about the kind (it may be another category)."""
+    no on one category alone says nothing about the kind (it may be another category). `labels` in the order they
+    were given (the store's order): when a reviewer changed their mind, the latest answer counts."""
     out: dict[tuple[str, int, str], bool] = {}
     for lb in labels:
         if lb.kind is not kind:
@@ -137,7 +138,7 @@ def verdicts(labels: list[Label], kind: FindingKind) -> dict[tuple[str, int, str
         if lb.verdict:
             out[key] = True
         elif lb.label == ANY_LABEL:
-            out.setdefault(key, False)
+            out[key] = False
     return out
 
 

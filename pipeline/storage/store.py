@@ -348,18 +348,22 @@ class Store:
 
     def review_counts(self) -> dict[tuple[str, str], tuple[int, int]]:
         """Per (kind, label) of the stored findings: how many of them reviewers confirmed and rejected. A finding is
-        rejected by a no on its label or on the kind itself, confirmed by a yes on its label."""
+        rejected by a no on its label or on the kind itself, confirmed by a yes on its label; when a reviewer
+        changed their mind, the latest answer counts (as it does for the trackers: extract/learning.py verdicts)."""
         f, lb = findings, labels
         on = sa.and_(lb.c.call_id == f.c.call_id, lb.c.utterance_index == f.c.utterance_index, lb.c.kind == f.c.kind,
                      sa.or_(lb.c.label == f.c.label, sa.and_(lb.c.label == ANY_LABEL, lb.c.verdict.is_(False))))
-        # one verdict per finding: a no anywhere outweighs a yes (the reviewer said it is not this)
-        per_finding = (sa.select(f.c.kind, f.c.label, f.c.finding_id, sa.func.min(sa.case((lb.c.verdict, 1), else_=0))
-                                 .label("yes")).select_from(f.join(lb, on))
-                       .group_by(f.c.kind, f.c.label, f.c.finding_id).subquery())
-        q = (sa.select(per_finding.c.kind, per_finding.c.label, sa.func.sum(per_finding.c.yes),
-                       sa.func.count()).group_by(per_finding.c.kind, per_finding.c.label))
+        q = (sa.select(f.c.finding_id, f.c.kind, f.c.label, lb.c.verdict).select_from(f.join(lb, on))
+             .order_by(lb.c.label_id))
+        latest: dict[str, tuple[str, str, bool]] = {}
         with self.engine.connect() as conn:
-            return {(k, label): (int(yes), int(n) - int(yes)) for k, label, yes, n in conn.execute(q)}
+            for finding_id, kind, label, verdict in conn.execute(q):
+                latest[finding_id] = (kind, label, bool(verdict))
+        counts: dict[tuple[str, str], tuple[int, int]] = {}
+        for kind, label, verdict in latest.values():
+            yes, no = counts.get((kind, label), (0, 0))
+            counts[(kind, label)] = (yes + verdict, no + (not verdict))
+        return counts
 
     # -- reads ----------------------------------------------------------------------------------------------
     def fingerprint_of(self, call_id: str) -> str | None:
