@@ -15,4 +15,4 @@ def test_the_wheel_carries_the_prompts(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     prompts = {p.name for p in (ROOT / "prompts").glob("*.md")}
     assert {f"winloss/prompts/{name}" for name in prompts} <= names
-    assert "winloss/pipeline/llm.py" in names and "winloss/cli/app.py" in names
+    assert "winloss/pipeline/providers/llm.py" in names and "winloss/cli/app.py" in names
