@@ -64,11 +64,11 @@ def demo(ctx: typer.Context,
                     "coverage": data.coverage.model_dump(mode="json")})
         return
     print_outcomes(outcomes)
-    for line in summary_lines(data, path, time.perf_counter() - started):
+    for line in summary_lines(data, path, time.perf_counter() - started, recordings=not outside):
         console.print(line, highlight=False, soft_wrap=True)
 
 
-def summary_lines(data, path: Path, seconds: float) -> list[str]:
+def summary_lines(data, path: Path, seconds: float, recordings: bool = True) -> list[str]:
     """The ten-line summary `winloss demo` prints under its run."""
     from winloss.pipeline.narrative import pct
 
@@ -81,8 +81,8 @@ def summary_lines(data, path: Path, seconds: float) -> list[str]:
     contradicted = [r for r in data.messages if r.variant == "contradicted"]
     quote = next((r.quotes[0] for r in data.competitors + data.objections if r.quotes), None)
     return [
-        f"[bold]Report:[/] {plain(path)} (and {plain(path.with_suffix('.html').name)}: charts, quotes linked to the "
-        f"recordings)",
+        f"[bold]Report:[/] {plain(path)} (and {plain(path.with_suffix('.html').name)}: charts, quotes"
+        f"{' linked to the recordings' if recordings else ''})",
         f"Period {cov.since} to {cov.until}: {cov.calls} calls, {cov.deals} deals "
         f"({cov.won} won, {cov.lost} lost, {cov.open} open), win rate {pct(cov.baseline_win_rate)}",
         f"Objections: {top(data.objections)}",
