@@ -173,6 +173,14 @@ def test_root_help_offers_completion_and_an_example():
     assert "--install-completion" in text and "--show-completion" in text and "Example: winloss init" in text
 
 
+def test_shell_completion_completes_command_names():
+    env = {**os.environ, "_WINLOSS_COMPLETE": "complete_bash", "COMP_WORDS": "winloss cal", "COMP_CWORD": "1"}
+    done = subprocess.run([str(Path(sys.executable).parent / "winloss")], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["calls", "call"]
+
+
 def test_one_handler_turns_a_winloss_error_into_one_line_and_exit_1(tmp_path):
     result = invoke("--config", str(CONFIG), "--data-dir", str(tmp_path), "calls", "--since", "2026-12-01",
                     "--until", "2026-11-01")
