@@ -55,7 +55,7 @@ def config_show(ctx: typer.Context,
                   highlight=False, soft_wrap=True)
     table = Table("key", "value", "source")
     for key, value in values.items():
-        table.add_row(*cells(key, value, sources[key]))
+        table.add_row(*cells(key, '""' if value == "" else value, sources[key]))
     console.print(table)
 
 
