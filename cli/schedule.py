@@ -21,6 +21,10 @@ def schedule(ctx: typer.Context,
 
     Example: prefect server start & export PREFECT_API_URL=http://127.0.0.1:4200/api; winloss schedule
     """
+    import os
+
+    if local:  # Prefect's 20 s for its temporary server to come up is too short on a busy 2-core machine
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     from winloss.flows.analyze import prefect_api_url
 
     from .state import state

@@ -142,6 +142,28 @@ def test_schedule_refuses_without_a_prefect_server_and_says_how_to_start_one(tmp
     assert "--local" in message and "served" not in done.stdout
 
 
+def test_schedule_local_serves_against_a_temporary_server(tmp_path):
+    import signal
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env |= {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": ""}
+    log = tmp_path / "schedule.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "winloss"), "--config", str(CONFIG), "--data-dir",
+                                 str(tmp_path / "data"), "schedule", "--local"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while "being served" not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(1)
+        text = log.read_text()
+        assert "being served" in text and "scheduled_report/winloss-weekly" in text, text[-3000:]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # its group: winloss and the temporary Prefect server it started
+        proc.wait(timeout=60)
+
+
 def _commands(command, path=()):
     for name, sub in getattr(command, "commands", {}).items():
         if getattr(sub, "commands", None):
