@@ -11,7 +11,6 @@ import typer
 from . import (
     analyze,
     calls,
-    config,
     deals,
     demo,
     doctor,
@@ -26,6 +25,7 @@ from . import (
     schedule,
     search,
 )
+from . import config as config_commands  # `config` is the root option's name below
 from .conventions import WinlossGroup
 from .state import FAILURE, AppState, debugging, err_console, plain
 
@@ -62,7 +62,7 @@ def root(ctx: typer.Context,
     ctx.obj = AppState(config=config, data_dir=data_dir)
 
 
-for module in (config, demo, analyze, deals, report, schedule, search, calls, export, insights, reps, review,
+for module in (config_commands, demo, analyze, deals, report, schedule, search, calls, export, insights, reps, review,
                evaluate, doctor, reindex, models):
     module.register(app)
 
