@@ -9,11 +9,30 @@ from pathlib import Path
 import typer
 from winloss.pipeline.app import App
 
-from . import analyze, deals, doctor, evaluate, insights, query, report, review, search
+from . import (
+    analyze,
+    calls,
+    deals,
+    demo,
+    doctor,
+    evaluate,
+    export,
+    insights,
+    models,
+    reindex,
+    report,
+    reps,
+    review,
+    schedule,
+    search,
+)
+from . import config as config_commands  # `config` is the root option's name below
+from .conventions import WinlossGroup
 from .state import FAILURE, debugging, err_console, plain
 
-app = typer.Typer(help="winloss: win/loss analysis of recorded sales calls.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(cls=WinlossGroup, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="winloss: win/loss analysis of recorded sales calls.\n\n"
+                       "Example: winloss init && winloss demo")
 
 
 def _version(value: bool) -> None:
@@ -30,8 +49,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(ctx: typer.Context,
-         config: Path = typer.Option(None, "--config", "-c", help="config TOML (default: config/winloss.toml, "
-                                     "or $WINLOSS_CONFIG)", exists=False),
+         config: Path = typer.Option(None, "--config", "-c", help="config TOML (default: $WINLOSS_CONFIG, "
+                                     "./winloss.toml, ./config/winloss.toml, the user config dir, then the packaged "
+                                     "defaults: see `winloss config show`)", exists=False),
          data_dir: Path = typer.Option(None, "--data-dir", help="where the store, index and reports live "
                                        "(env WINLOSS_DATA_DIR)"),
          debug: bool = typer.Option(False, "--debug", envvar="WINLOSS_DEBUG",
@@ -43,15 +63,9 @@ def root(ctx: typer.Context,
     ctx.obj = App(config=config, data_dir=data_dir)
 
 
-analyze.register(app)
-report.register(app)
-query.register(app)
-search.register(app)
-insights.register(app)
-evaluate.register(app)
-review.register(app)
-doctor.register(app)
-deals.register(app)
+for module in (config_commands, demo, analyze, deals, report, schedule, search, calls, export, insights, reps, review,
+               evaluate, doctor, reindex, models):
+    module.register(app)
 
 
 def main() -> None:
@@ -65,22 +79,17 @@ def main() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     try:
         app()
-    except Exception as exc:  # what a command did not turn into its own message: one line, the traceback on --debug
+    except Exception as exc:  # a bug (WinlossGroup says a WinlossError): one line, the traceback on --debug
         if debugging():
             raise
         sys.exit(_one_line(exc))
 
 
 def _one_line(exc: Exception) -> int:
-    """Say an error in one line and return the exit code: a WinlossError is the user's to fix and says how;
-    anything else is a bug, named with where to find its traceback."""
-    from winloss.pipeline.errors import WinlossError
-
-    if isinstance(exc, WinlossError):
-        message = str(exc)
-    else:
-        message = (f"internal error: {type(exc).__name__}: {exc} (run again with --debug or WINLOSS_DEBUG=1 for the "
-                   f"traceback, and report it)")
+    """Say a bug in one line, with where to find its traceback, and return the exit code. (A WinlossError is the
+    user's to fix: WinlossGroup has said it already, and exited.)"""
+    message = (f"internal error: {type(exc).__name__}: {exc} (run again with --debug or WINLOSS_DEBUG=1 for the "
+               f"traceback, and report it)")
     err_console.print(f"[bold red]error:[/] {plain(message)}", highlight=False, soft_wrap=True)
     return FAILURE
 

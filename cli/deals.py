@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from winloss.pipeline.errors import WinlossError
 
-from .state import console, err_console, fail, plain, print_json, state
+from .state import console, err_console, plain, print_json, state
 
-deals_app = typer.Typer(help="Deals from the CRM.", no_args_is_help=True)
+deals_app = typer.Typer(help="Deals from the CRM.\n\nExample: winloss deals import deals.csv", no_args_is_help=True)
 
 
 def import_deals(ctx: typer.Context, file: Path, mapping: str, wait_s: float = 0):
@@ -43,12 +42,12 @@ def deals_import(ctx: typer.Context,
                                              "TOML file (columns per field, won and lost stages: see the README)"),
                  wait: float = typer.Option(0, "--wait", min=0, help="seconds to wait for another run writing the "
                                             "same data dir"),
-                 as_json: bool = typer.Option(False, "--json")) -> None:
-    """Update deal outcomes, amounts, stages and close dates from a CRM export; calls are not analysed again."""
-    try:
-        result = import_deals(ctx, file, mapping, wait)
-    except WinlossError as exc:
-        raise fail(exc) from None
+                 as_json: bool = typer.Option(False, "--json", help="print what changed as JSON")) -> None:
+    """Update deal outcomes, amounts, stages and close dates from a CRM export; calls are not analysed again.
+
+    Example: winloss deals import opportunities.csv --mapping salesforce
+    """
+    result = import_deals(ctx, file, mapping, wait)
     if as_json:
         print_json(result.model_dump(mode="json"))
     else:

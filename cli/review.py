@@ -12,25 +12,21 @@ from rich.table import Table
 from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.vocab import FindingKind, mmss
 
-from .state import cells, console, fail, plain, print_json, state
+from .state import cells, console, plain, print_json, state
 
-labels_app = typer.Typer(help="Reviewers' labels: export and import as JSON lines.", no_args_is_help=True)
+labels_app = typer.Typer(help="Reviewers' labels: export and import as JSON lines.\n\n"
+                              "Example: winloss labels export -o labels.jsonl", no_args_is_help=True)
 ANSWERS = "[y]es / [n]o / [c] other category / [s]kip / [q]uit"
 
 
 @contextmanager
 def _trained(st) -> Iterator:
-    """Engines with the trackers trained on the store's labels, closed afterwards; a WinlossError is the one-line
-    error of the command."""
-    engines = None
+    """Engines with the trackers trained on the store's labels, closed afterwards."""
+    engines = st.engines()
     try:
-        engines = st.engines()
         yield engines
-    except WinlossError as exc:
-        raise fail(exc) from None
     finally:
-        if engines is not None:
-            engines.close()
+        engines.close()
 
 
 def _show(item, number: int, total: int) -> None:
@@ -75,13 +71,10 @@ def review(ctx: typer.Context,
     from winloss.pipeline.extract.review import findings_to_review, suggestions_to_review
 
     st = state(ctx)
-    try:
-        if suggest and kind is not FindingKind.objection:
-            raise WinlossError("--suggest picks objection turns; review messages and competitors by their findings")
-        items = (suggestions_to_review(st.store, st.engines(), limit, label) if suggest
-                 else findings_to_review(st.store, kind, label, limit))
-    except WinlossError as exc:
-        raise fail(exc) from None
+    if suggest and kind is not FindingKind.objection:
+        raise WinlossError("--suggest picks objection turns; review messages and competitors by their findings")
+    items = (suggestions_to_review(st.store, st.engines(), limit, label) if suggest
+             else findings_to_review(st.store, kind, label, limit))
     if not items:
         console.print("Nothing to review: no " + ("unlabelled customer turns" if suggest else
                                                   "finding of this kind without a verdict; try --suggest") + ".")
@@ -102,8 +95,11 @@ def review(ctx: typer.Context,
     console.print(f"\n{saved} label(s) saved. `winloss learn` retrains the trackers and refreshes the findings.")
 
 
-def learn(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
-    """Retrain the trackers on the labels and give every stored call new findings (no transcription)."""
+def learn(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print the result as JSON")) -> None:
+    """Retrain the trackers on the labels and give every stored call new findings (no transcription).
+
+    Example: winloss learn --json
+    """
     from winloss.pipeline.extract.review import refresh_findings
     from winloss.pipeline.storage.lock import data_lock
 
@@ -123,8 +119,12 @@ def learn(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
                       highlight=False, soft_wrap=True)
 
 
-def trackers(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
-    """Which engine decides each finding kind (learned from labels or zero-shot), on how many labels, how precise."""
+def trackers(ctx: typer.Context,
+             as_json: bool = typer.Option(False, "--json", help="print trackers and reviews as JSON")) -> None:
+    """Which engine decides each finding kind (learned from labels or zero-shot), on how many labels, how precise.
+
+    Example: winloss trackers --json
+    """
     from winloss.pipeline.insight.insights import share_right
 
     st = state(ctx)
@@ -166,13 +166,13 @@ def _print_status(status) -> None:
 @labels_app.command("export")
 def labels_export(ctx: typer.Context,
                   out: Path = typer.Option(None, "--out", "-o", help="file (default: stdout)")) -> None:
-    """Every label as a JSON line (the format `labels import` reads back)."""
+    """Every label as a JSON line (the format `labels import` reads back).
+
+    Example: winloss labels export -o labels.jsonl
+    """
     from winloss.pipeline.extract.labels import dump
 
-    try:
-        text = dump(state(ctx).store.labels())
-    except WinlossError as exc:
-        raise fail(exc) from None
+    text = dump(state(ctx).store.labels())
     if out is None or str(out) == "-":
         sys.stdout.write(text)
     else:
@@ -184,7 +184,8 @@ def labels_export(ctx: typer.Context,
 def labels_import(ctx: typer.Context, path: Path = typer.Argument(..., help="JSON lines: exported labels, or "
                                                                          "{file|call_id, utterance, kind, label, "
                                                                          "verdict} per line"),
-                  who: str = typer.Option(None, help="stored with labels that name nobody")) -> None:
+                  who: str = typer.Option(None, help="stored with labels that name nobody"),
+                  as_json: bool = typer.Option(False, "--json", help="print the count imported as JSON")) -> None:
     """Bring labels in (all or nothing: a bad line is an error naming it). Then run `winloss learn`.
 
     Example: winloss labels import reviewed.jsonl --who "sales ops"
@@ -192,10 +193,10 @@ def labels_import(ctx: typer.Context, path: Path = typer.Argument(..., help="JSO
     from winloss.pipeline.extract.labels import read
 
     st = state(ctx)
-    try:
-        n = st.store.save_labels(read(path, st.store, who))
-    except WinlossError as exc:
-        raise fail(exc) from None
+    n = st.store.save_labels(read(path, st.store, who))
+    if as_json:
+        print_json({"imported": n, "file": str(path)})
+        return
     console.print(f"{n} label(s) imported. `winloss learn` retrains the trackers and refreshes the findings.")
 
 

@@ -1,16 +1,15 @@
-"""Marketing's questions: `search`, `ask`, and `reindex` (rebuild the vector index from the store)."""
+"""Marketing's questions: `search` (quotes by meaning) and `ask` (evidence grouped into themes)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 
 import typer
 from rich.table import Table
-from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.vocab import Outcome
 
-from .state import cells, console, fail, plain, print_json, state
+from .options import parse_date, period
+from .state import cells, console, percent, plain, print_json, state
 
 
 class KindOpt(StrEnum):
@@ -30,26 +29,10 @@ class ScopeOpt(StrEnum):
     utterances = "utterances"
 
 
-def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
-
-
-def period(since: dt.date | None, until: dt.date | None) -> tuple[dt.date | None, dt.date | None]:
-    """--since and --until, refused when the period ends before it starts: it could only answer "nothing"."""
-    if since and until and since > until:
-        raise fail(WinlossError(f"--since {since} is after --until {until}: the period is empty; swap them"))
-    return since, until
-
-
 def _filters(kind, label, role, outcome, competitor, rep, since, until):
     from winloss.pipeline.insight.queries import Filters
 
-    since, until = period(_date(since), _date(until))
+    since, until = period(parse_date(since), parse_date(until))
     return Filters(kind=kind.value, label=label, role=role.value if role else None,
                    outcome=outcome.value if outcome else None, competitor=competitor, rep=rep,
                    since=since, until=until)
@@ -64,90 +47,80 @@ def _hits_table(hits, title: str | None = None) -> Table:
     return table
 
 
+def search(ctx: typer.Context, query: str = typer.Argument(..., help="what to look for, in plain words"),
+           kind: KindOpt = typer.Option(KindOpt.any, help="kind of finding"),
+           label: str = typer.Option(None, help="objection category, competitor or message id"),
+           role: RoleOpt = typer.Option(None, help="who said it"),
+           outcome: Outcome = typer.Option(None, help="how the call's deal ended"),
+           competitor: str = typer.Option(None, help="only calls in which the customer named this competitor"),
+           rep: str = typer.Option(None, help="only this rep's calls"),
+           since: str = typer.Option(None, metavar="YYYY-MM-DD", help="calls on or after this date"),
+           until: str = typer.Option(None, metavar="YYYY-MM-DD", help="calls on or before this date"),
+           scope: ScopeOpt = typer.Option(ScopeOpt.findings, help="search findings, or every utterance"),
+           limit: int = typer.Option(10, min=1, max=200, help="how many hits"),
+           as_json: bool = typer.Option(False, "--json", help="print the hits as JSON")) -> None:
+    """Quotes closest in meaning to QUERY, with call, mm:ss, speaker and deal outcome.
+
+    Example: winloss search "too expensive" --kind objection --outcome lost
+    """
+    from winloss.pipeline.insight.queries import search as run_search
+
+    st = state(ctx)
+    filters = _filters(kind, label, role, outcome, competitor, rep, since, until)
+    hits = run_search(st.store, st.index, query, filters, limit=limit, scope=scope.value)
+    if as_json:
+        print_json([h.model_dump(mode="json") for h in hits])
+    elif not hits:
+        console.print("no results")  # not an error: exit 0
+    else:
+        console.print(_hits_table(hits))
+
+
+def ask(ctx: typer.Context, question: str = typer.Argument(..., help="a question about the calls"),
+        outcome: Outcome = typer.Option(None, help="override the outcome read from the question"),
+        competitor: str = typer.Option(None, help="override the competitor read from the question"),
+        since: str = typer.Option(None, metavar="YYYY-MM-DD", help="calls on or after this date"),
+        until: str = typer.Option(None, metavar="YYYY-MM-DD", help="calls on or before this date"),
+        limit: int = typer.Option(30, min=5, max=200, help="how many findings to gather as evidence"),
+        llm: bool = typer.Option(None, "--llm/--offline", help="write an answer with the LLM (default: "
+                                                               "llm.enabled) or show the evidence only"),
+        as_json: bool = typer.Option(False, "--json", help="print the evidence and answer as JSON")) -> None:
+    """Evidence for QUESTION, grouped into themes with deal outcomes; with an LLM, a short cited answer.
+
+    Example: winloss ask "why do we lose to Quotient?" --json
+    """
+    from winloss.pipeline.insight.queries import Filters, llm_answer
+    from winloss.pipeline.insight.queries import ask as run_ask
+
+    st = state(ctx)
+    start, end = period(parse_date(since), parse_date(until))
+    base = Filters(outcome=outcome.value if outcome else None, competitor=competitor, since=start, until=end)
+    answer = run_ask(st.store, st.index, question, st.playbook, base, limit=limit)
+    if llm if llm is not None else st.settings.llm.enabled:
+        answer = llm_answer(answer, st.llm_client(), st.playbook.company.name, st.llm_redactor())
+    if as_json:
+        print_json(answer.model_dump(mode="json"))
+        return
+    f = answer.filters
+    scope = ", ".join(f"{k} {v}" for k, v in f.model_dump(exclude_defaults=True).items()) or "all calls"
+    console.print(f"[bold]{plain(question)}[/]  [dim]({plain(scope)}; {len(answer.evidence)} findings)[/]",
+                  highlight=False)
+    if not answer.evidence:
+        console.print("no evidence found")
+        return
+    if answer.text:
+        console.print(f"\n{plain(answer.text)}\n", highlight=False)
+        if answer.dropped_sentences:
+            console.print(f"[dim]{answer.dropped_sentences} sentence(s) without a valid citation removed[/]")
+    table = Table("theme", "calls", "won", "lost", "open", "win rate", "best quote")
+    for t in answer.themes:
+        best = t.quotes[0]
+        table.add_row(*cells(f"{t.kind}:{t.label}", t.calls, t.won, t.lost, t.open, percent(t.win_rate)),
+                      f"“{plain(best.quote)}” [dim]{best.call_id[:8]} @ {best.at}, "
+                      f"{best.outcome or 'no outcome'}[/]")
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def search(ctx: typer.Context, query: str = typer.Argument(..., help="what to look for, in plain words"),
-               kind: KindOpt = typer.Option(KindOpt.any, help="kind of finding"),
-               label: str = typer.Option(None, help="objection category, competitor or message id"),
-               role: RoleOpt = typer.Option(None, help="who said it"),
-               outcome: Outcome = typer.Option(None, help="how the call's deal ended"),
-               competitor: str = typer.Option(None, help="only calls in which the customer named this competitor"),
-               rep: str = typer.Option(None, help="only this rep's calls"),
-               since: str = typer.Option(None, help="calls on or after this date (YYYY-MM-DD)"),
-               until: str = typer.Option(None, help="calls on or before this date (YYYY-MM-DD)"),
-               scope: ScopeOpt = typer.Option(ScopeOpt.findings, help="search findings, or every utterance"),
-               limit: int = typer.Option(10, min=1, max=200),
-               as_json: bool = typer.Option(False, "--json")) -> None:
-        """Quotes closest in meaning to QUERY, with call, mm:ss, speaker and deal outcome."""
-        from winloss.pipeline.insight.queries import search as run_search
-
-        st = state(ctx)
-        filters = _filters(kind, label, role, outcome, competitor, rep, since, until)
-        try:
-            hits = run_search(st.store, st.index, query, filters, limit=limit, scope=scope.value)
-        except WinlossError as exc:
-            raise fail(exc) from None
-        if as_json:
-            print_json([h.model_dump(mode="json") for h in hits])
-        elif not hits:
-            console.print("no results")  # not an error: exit 0
-        else:
-            console.print(_hits_table(hits))
-
-    @app.command()
-    def ask(ctx: typer.Context, question: str = typer.Argument(..., help="a question about the calls"),
-            outcome: Outcome = typer.Option(None, help="override the outcome read from the question"),
-            competitor: str = typer.Option(None, help="override the competitor read from the question"),
-            since: str = typer.Option(None), until: str = typer.Option(None),
-            limit: int = typer.Option(30, min=5, max=200, help="how many findings to gather as evidence"),
-            llm: bool = typer.Option(None, "--llm/--offline", help="write an answer with the LLM (default: "
-                                                                   "llm.enabled) or show the evidence only"),
-            as_json: bool = typer.Option(False, "--json")) -> None:
-        """Evidence for QUESTION, grouped into themes with deal outcomes; with an LLM, a short cited answer."""
-        from winloss.pipeline.insight.queries import Filters, llm_answer
-        from winloss.pipeline.insight.queries import ask as run_ask
-
-        st = state(ctx)
-        start, end = period(_date(since), _date(until))
-        base = Filters(outcome=outcome.value if outcome else None, competitor=competitor, since=start, until=end)
-        try:
-            answer = run_ask(st.store, st.index, question, st.playbook, base, limit=limit)
-            if llm if llm is not None else st.settings.llm.enabled:
-                answer = llm_answer(answer, st.llm_client(), st.playbook.company.name, st.llm_redactor())
-        except WinlossError as exc:
-            raise fail(exc) from None
-        if as_json:
-            print_json(answer.model_dump(mode="json"))
-            return
-        f = answer.filters
-        scope = ", ".join(f"{k} {v}" for k, v in f.model_dump(exclude_defaults=True).items()) or "all calls"
-        console.print(f"[bold]{plain(question)}[/]  [dim]({plain(scope)}; {len(answer.evidence)} findings)[/]",
-                      highlight=False)
-        if not answer.evidence:
-            console.print("no evidence found")
-            return
-        if answer.text:
-            console.print(f"\n{plain(answer.text)}\n", highlight=False)
-            if answer.dropped_sentences:
-                console.print(f"[dim]{answer.dropped_sentences} sentence(s) without a valid citation removed[/]")
-        table = Table("theme", "calls", "won", "lost", "open", "win rate", "best quote")
-        for t in answer.themes:
-            best = t.quotes[0]
-            table.add_row(*cells(f"{t.kind}:{t.label}", t.calls, t.won, t.lost, t.open,
-                                 "–" if t.win_rate is None else f"{t.win_rate:.0%}"),
-                          f"“{plain(best.quote)}” [dim]{best.call_id[:8]} @ {best.at}, "
-                          f"{best.outcome or 'no outcome'}[/]")
-        console.print(table)
-
-    @app.command()
-    def reindex(ctx: typer.Context) -> None:
-        """Rebuild the vector index from the store (after a crash, an embedder change, or a restore)."""
-        from winloss.pipeline.storage.reindex import reindex as run_reindex
-
-        st = state(ctx)
-        try:
-            counts = run_reindex(st.store, st.batch_index())
-        except WinlossError as exc:
-            raise fail(exc) from None
-        console.print(f"reindexed {counts['calls']} calls: {counts['utterances']} utterances, "
-                      f"{counts['findings']} findings")
+    app.command()(search)
+    app.command()(ask)

@@ -1,10 +1,11 @@
-"""What every command shares: the App (settings and providers, built on first use), and how data is shown."""
+"""What every command needs: settings from --config/--data-dir/env, loaded once per invocation."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
-from winloss.pipeline.errors import WinlossError
 
 if TYPE_CHECKING:
     from winloss.pipeline.app import App
@@ -27,7 +27,8 @@ def state(ctx: typer.Context) -> App:
 # inputs failed and the others were done.
 FAILURE, USAGE, SOME_FAILED = 1, 2, 3
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"  # the demo corpus and evaluation audio of a clone
+# The demo corpus: in a checkout the whole examples/ folder (audio, evaluation sets); in a wheel its text transcripts.
+EXAMPLES = Path(str(resources.files("winloss.examples")))
 # emoji=False: a `:thumbs_up:` in a transcript or a rep's name is data, never a picture.
 console = Console(emoji=False)
 err_console = Console(stderr=True, emoji=False)
@@ -48,6 +49,11 @@ def cells(*values: object) -> list[Text]:
     return [Text(str(v).translate(_CONTROL)) for v in values]
 
 
+def percent(share: float | None) -> str:
+    """A share (talk ratio, win rate, adherence) the same way in every view: 54%, or – when unknown."""
+    return "–" if share is None else f"{share:.0%}"
+
+
 def print_json(data) -> None:
     """`--json` output: on stdout alone (progress and warnings go to stderr), dates as ISO strings."""
     json.dump(data, sys.stdout, indent=2, default=str)
@@ -57,15 +63,6 @@ def print_json(data) -> None:
 def debugging() -> bool:
     """--debug or WINLOSS_DEBUG=1: errors show their traceback."""
     return os.environ.get("WINLOSS_DEBUG", "") not in ("", "0")
-
-
-def fail(exc: WinlossError, code: int = FAILURE) -> typer.Exit:
-    """The one-line message a command raises for a user's error (the error itself under --debug)."""
-    if debugging():
-        raise exc
-    err_console.print(f"[bold red]error:[/] {plain(exc)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
 
 
 def is_stdout(out: Path | None) -> bool:
@@ -81,8 +78,5 @@ def emit(text: str, out: Path | None, what: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    try:
-        write_file(out, text, what)
-    except WinlossError as exc:
-        raise fail(exc) from None
+    write_file(out, text, what)
     err_console.print(f"{what}: {plain(out)}", highlight=False, soft_wrap=True)

@@ -12,9 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from winloss.pipeline.discovery import ConfigLocation, find_config, user_data_dir
 from winloss.pipeline.errors import ConfigError, StoreError
-
-DEFAULT_CONFIG = Path("config/winloss.toml")
 
 
 class _Section(BaseModel):
@@ -151,6 +150,7 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = PrivacySettings()
     report: ReportSettings = ReportSettings()
     config_file: Path | None = Field(None, exclude=True)
+    config_origin: str | None = Field(None, exclude=True, description="how config_file was found (discovery.py)")
 
     @classmethod
     def settings_customise_sources(
@@ -208,32 +208,67 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found; pass --config or create it (see config/winloss.toml)") from None
+        raise ConfigError(f"{path}: file not found; pass --config with an existing file, or write a starter config "
+                          f"with `winloss init`") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
-def find_config(explicit: Path | None = None) -> Path | None:
-    if explicit:
-        return explicit
-    if env := os.environ.get("WINLOSS_CONFIG"):
-        return Path(env)
-    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
-
-
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
-    """Read the config file (if any), apply WINLOSS_* env, then explicit overrides (e.g. --data-dir)."""
-    path = find_config(config)
-    data: dict[str, Any] = read_toml(path) if path else {}
+    """Read the config file (discovery.find_config), apply WINLOSS_* env, then explicit overrides (e.g. --data-dir)."""
+    return load_settings_with_sources(config, **overrides)[0]
+
+
+def load_settings_with_sources(config: Path | None = None, **overrides: Any) -> tuple[Settings, dict[str, str]]:
+    """The settings, and where each value came from: {dotted key: the file, the env variable, the flag or a default}."""
+    found = find_config(config)
+    path = found.path
+    data: dict[str, Any] = read_toml(path)
+    if found.packaged:  # its data_dir is the checkout's ".winloss"; an installed winloss keeps data in the user dir
+        data.pop("data_dir", None)
     try:
         settings = Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(describe_invalid(exc, path or Path("<defaults>"), env=True)) from None
+        raise ConfigError(describe_invalid(exc, path, env=True)) from None
     updates: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
-    if path is not None:
-        updates["config_file"] = path
-        if not settings.playbook.is_absolute():
-            updates["playbook"] = path.parent / settings.playbook
+    flags = set(updates)
+    updates |= {"config_file": path, "config_origin": found.origin}
+    if not settings.playbook.is_absolute():
+        updates["playbook"] = path.parent / settings.playbook
+    if "data_dir" not in data and "data_dir" not in updates and _env_var(("data_dir",)) is None:
+        updates["data_dir"] = user_data_dir()
     settings = settings.model_copy(update=updates)
     _check_data_dir(settings.data_dir)
-    return settings
+    return settings, _sources(settings, data, found, flags)
+
+
+def _sources(settings: Settings, data: dict[str, Any], found: ConfigLocation, flags: set[str]) -> dict[str, str]:
+    out = {}
+    for key in _leaves(settings.model_dump(mode="json")):
+        loc = tuple(key.split("."))
+        if loc[0] in flags:
+            out[key] = f"--{loc[0].replace('_', '-')}"
+        elif var := _env_var(loc):
+            out[key] = f"env {var}"
+        elif _has(data, loc):
+            out[key] = f"{found.path} ({found.origin})"
+        elif key == "data_dir":
+            out[key] = "user data dir (platformdirs)"
+        else:
+            out[key] = "default"
+    return out
+
+
+def _leaves(tree: dict[str, Any], prefix: str = "") -> list[str]:
+    keys = []
+    for k, v in tree.items():
+        keys += _leaves(v, f"{prefix}{k}.") if isinstance(v, dict) else [f"{prefix}{k}"]
+    return keys
+
+
+def _has(data: dict[str, Any], loc: tuple[str, ...]) -> bool:
+    for part in loc:
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return True

@@ -16,3 +16,27 @@ def test_the_wheel_carries_the_prompts(tmp_path):
     prompts = {p.name for p in (ROOT / "prompts").glob("*.md")}
     assert {f"winloss/prompts/{name}" for name in prompts} <= names
     assert "winloss/pipeline/providers/llm.py" in names and "winloss/cli/app.py" in names
+
+
+def test_the_wheel_carries_the_default_config_and_the_demo_transcripts_not_the_audio(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    [wheel] = tmp_path.glob("winloss-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"winloss/config/winloss.toml", "winloss/config/playbook.toml", "winloss/examples/calls.csv",
+            "winloss/examples/deals.csv"} <= names
+    scripts = {f"winloss/examples/scripts/{p.name}" for p in (ROOT / "examples" / "scripts").glob("*.txt")}
+    assert len(scripts) == 24 and scripts <= names
+    assert not [n for n in names if n.endswith((".opus", ".wav", ".mp3", ".flac", ".jsonl"))]
+
+
+def test_the_wheel_check_runs_the_readme_quick_start_without_the_install_line():
+    sys.path.insert(0, str(ROOT / ".ci"))
+    try:
+        from wheel_check import quick_start
+    finally:
+        sys.path.remove(str(ROOT / ".ci"))
+    script = quick_start(ROOT / "README.md")
+    commands = [line.split("#")[0].strip() for line in script.splitlines() if line.strip()]
+    assert commands[:2] == ["winloss init", "winloss demo"] and not any(c.startswith("pip") for c in commands)
+    assert all(c.startswith("winloss ") for c in commands)
