@@ -20,7 +20,7 @@ from winloss.pipeline.models import (
     call_key,
     finding_key,
 )
-from winloss.pipeline.store import SCHEMA_VERSION, Store, calls, meta
+from winloss.pipeline.store import SCHEMA_VERSION, Store, calls, meta, metadata
 
 
 def _analysis(n_utts: int = 3) -> CallAnalysis:
@@ -47,9 +47,46 @@ def test_a_newer_schema_is_refused_not_misread(database_url):
     url = database_url
     store = Store(url)
     with store.engine.begin() as conn:
-        conn.execute(sa.update(meta).values(value=str(SCHEMA_VERSION + 1)))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": f"{SCHEMA_VERSION + 1:04d}"})
+    with pytest.raises(StoreError, match=f"newer winloss \\(schema {SCHEMA_VERSION + 1:04d}"):
+        Store(url)
+    with store.engine.begin() as conn:  # the same from a hand-made schema number no winloss before Alembic wrote
+        _as_written_before_alembic(conn, SCHEMA_VERSION + 1)
     with pytest.raises(StoreError, match="newer winloss"):
         Store(url)
+
+
+def _as_written_before_alembic(conn, version: int) -> None:
+    """What winloss before Alembic left: no alembic_version table, the schema number in meta."""
+    conn.execute(sa.text("DROP TABLE alembic_version"))
+    conn.execute(sa.insert(meta).values(key="schema_version", value=str(version)))
+
+
+def test_the_migrations_build_exactly_the_tables_the_code_uses(database_url):
+    """Every revision from an empty database gives the schema `metadata` declares: nothing missing, nothing extra."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from winloss.pipeline.store import _alembic_config
+
+    store = Store(database_url)
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        assert ScriptDirectory.from_config(_alembic_config(conn)).get_current_head() == f"{SCHEMA_VERSION:04d}"
+    assert store.schema_version() == SCHEMA_VERSION
+
+
+def test_a_current_store_from_before_alembic_is_stamped_and_keeps_its_rows(database_url):
+    store = Store(database_url)
+    store.save_analysis(_analysis(), "fp")
+    with store.engine.begin() as conn:
+        _as_written_before_alembic(conn, 5)
+    store.engine.dispose()
+    store = Store(database_url)
+    assert store.schema_version() == SCHEMA_VERSION and store.analysed_as("abc123") == (None, "fp")
+    assert store.counts() == {"calls": 1, "deals": 0, "utterances": 3, "findings": 1, "labels": 0}
+    with store.engine.connect() as conn:  # the hand-made number is gone: Alembic's table is the one record
+        assert conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).first() is None
 
 
 def test_a_foreign_database_is_refused(database_url):
@@ -87,7 +124,7 @@ def test_a_version_1_store_is_upgraded_in_place(database_url):
                               ("findings", "context"), *V5_COLUMNS]:
             conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
         conn.execute(sa.text("DROP TABLE labels"))
-        conn.execute(sa.update(meta).values(value="1"))
+        _as_written_before_alembic(conn, 1)
     store = Store(database_url)
     assert store.schema_version() == SCHEMA_VERSION == 5
     assert store.labels() == []
@@ -124,7 +161,7 @@ def test_a_version_4_store_gets_source_ids_and_keeps_labels_and_content_hashes(d
     with store.engine.begin() as conn:
         for table, column in V5_COLUMNS:
             conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
-        conn.execute(sa.update(meta).where(meta.c.key == "schema_version").values(value="4"))
+        _as_written_before_alembic(conn, 4)
     store.engine.dispose()
 
     store = Store(database_url)

@@ -1,0 +1,21 @@
+"""Alembic's environment for the store: migrations run on the connection the store hands over.
+
+`Store` runs them at open (see `winloss.pipeline.store`), inside its own transaction; there is no alembic.ini.
+A developer adding a revision can still use the alembic CLI with `-x url=...` pointing at a scratch database.
+"""
+
+from alembic import context
+from sqlalchemy import create_engine
+from winloss.pipeline.store import metadata
+
+config = context.config
+connection = config.attributes.get("connection")
+if connection is None:  # the alembic CLI: `alembic -c /dev/null -x url=sqlite:///scratch.db ...`
+    url = context.get_x_argument(as_dictionary=True)["url"]
+    with create_engine(url).begin() as connection:
+        context.configure(connection=connection, target_metadata=metadata)
+        context.run_migrations()
+else:
+    context.configure(connection=connection, target_metadata=metadata)
+    with context.begin_transaction():
+        context.run_migrations()
