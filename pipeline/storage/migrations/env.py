@@ -1,7 +1,9 @@
 """Alembic's environment for the store: migrations run on the connection the store hands over.
 
 `Store` runs them at open (see `winloss.pipeline.store`), inside its own transaction; there is no alembic.ini.
-A developer adding a revision can still use the alembic CLI with `-x url=...` pointing at a scratch database.
+A developer adding a revision uses the alembic CLI against a scratch database, with a two-line ini naming this
+folder (`[alembic]` / `script_location = pipeline/storage/migrations`):
+`alembic -c scratch.ini -x url=sqlite:///scratch.db upgrade head`, then `... revision --autogenerate -m "..."`.
 """
 
 from alembic import context
@@ -10,7 +12,7 @@ from winloss.pipeline.store import metadata
 
 config = context.config
 connection = config.attributes.get("connection")
-if connection is None:  # the alembic CLI: `alembic -c /dev/null -x url=sqlite:///scratch.db ...`
+if connection is None:  # the alembic CLI, see above
     url = context.get_x_argument(as_dictionary=True)["url"]
     with create_engine(url).begin() as connection:
         context.configure(connection=connection, target_metadata=metadata)
