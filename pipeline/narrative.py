@@ -9,7 +9,7 @@ import re
 from pydantic import BaseModel
 
 from .insights import MIN_REVIEWS, Insights, Row
-from .llm import LLMClient, Prompt, parse_model
+from .llm import LLMClient, Prompt
 from .settings import Playbook
 from .stats import Contrast
 
@@ -137,10 +137,6 @@ class _Reply(BaseModel):
     narrative: str
 
 
-def _parse(content: str) -> _Reply:
-    return parse_model(content, _Reply)
-
-
 class Narrative(BaseModel):
     sentences: list[str]
     engine: str
@@ -153,7 +149,7 @@ def llm(insights: Insights, client: LLMClient, playbook: Playbook) -> Narrative:
         + (f"; {contrast_sentence(name(r), r.contrast)}" if r.contrast else "")
         + (f" [{why}: say so whenever you mention it]" if (why := caveat(r, insights)) else "")
         for r in insights.competitors + insights.objections + insights.messages])
-    reply = client.ask(Prompt.load("report_narrative"), _parse, company=playbook.company.name, statistics=statistics,
+    reply = client.ask(Prompt.load("report_narrative"), _Reply, company=playbook.company.name, statistics=statistics,
                        alpha=str(insights.alpha), min_sample=str(insights.min_sample))
     kept, dropped = check_numbers(reply.narrative, allowed_numbers(insights))
     kept = [hedged(sentence, insights) for sentence in kept]

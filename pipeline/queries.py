@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from .errors import WinlossError
 from .extract.trackers import CompetitorTracker
 from .index import FINDINGS, UTTERANCES, Index
-from .llm import LLMClient, Prompt, parse_model
+from .llm import LLMClient, Prompt
 from .models import mmss
 from .redact import Redactor
 from .settings import Playbook
@@ -205,10 +205,6 @@ class _AnswerReply(BaseModel):
     answer: str
 
 
-def _parse_answer(content: str) -> _AnswerReply:
-    return parse_model(content, _AnswerReply)
-
-
 def llm_answer(answer: Answer, client: LLMClient, company: str, redactor: Redactor | None = None) -> Answer:
     """A short answer from the LLM over the evidence; only sentences whose citations exist are kept."""
     if not answer.evidence:
@@ -216,7 +212,7 @@ def llm_answer(answer: Answer, client: LLMClient, company: str, redactor: Redact
     evidence = answer.evidence
     if redactor is not None:
         evidence = [h.model_copy(update={"quote": redactor.text(h.quote)}) for h in evidence]
-    reply = client.ask(Prompt.load("answer_question"), _parse_answer, question=answer.question,
+    reply = client.ask(Prompt.load("answer_question"), _AnswerReply, question=answer.question,
                        evidence=evidence_lines(evidence), company=company)
     text, cited, dropped = check_citations(reply.answer, answer.evidence)
     return answer.model_copy(update={"text": text or None, "citations": cited, "dropped_sentences": dropped,

@@ -102,7 +102,11 @@ class LLMSettings(_Section):
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(4, ge=0, le=10, description="retries on 429, 5xx, timeouts and unparseable replies")
     retry_base_s: float = Field(1.0, ge=0, description="first backoff; doubles each retry, with jitter")
-    json_mode: bool = Field(True, description="ask the server for a JSON object (response_format)")
+    structured_output: Literal["json_schema", "function_calling", "json_mode", "prompt"] = Field(
+        "json_schema", description="how the reply's shape is asked for: a JSON schema (response_format), a function "
+                                   "call, JSON mode (any JSON object) or the prompt alone, for servers that reject "
+                                   "response_format")
+    corrections: int = Field(1, ge=0, le=5, description="times a reply with ungrounded items is sent back with them")
     chunk_chars: int = Field(12000, ge=1000, description="long calls are split on speaker turns at about this size")
     chunk_overlap: int = Field(2, ge=0, le=20, description="utterances repeated at the start of the next chunk")
     offline_hints: bool = Field(True, description="give the offline engine's findings to the LLM as hints")

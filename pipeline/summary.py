@@ -12,7 +12,7 @@ import re
 
 from pydantic import BaseModel, Field
 
-from .llm import LLMClient, Prompt, parse_model
+from .llm import LLMClient, Prompt
 from .metrics import CallMetrics, compute, questions
 from .models import FlatFinding, Role, Transcript, Utterance, mmss
 from .redact import Redactor
@@ -172,9 +172,15 @@ def llm(transcript: Transcript, findings: list[FlatFinding], playbook: Playbook,
     base = offline(transcript, findings, playbook)
     shown = redactor.transcript(transcript) if redactor else transcript
     lines = "\n".join(f"[{u.index}] {mmss(u.start)} {u.role.value.upper()}: {u.text}" for u in shown.utterances)
-    reply = client.ask(Prompt.load("summarize_call"), lambda c: parse_model(c, _SummaryReply),
-                       company=playbook.company.name, transcript=lines)
     utts = {u.index: u for u in shown.utterances}
+
+    def ungrounded(reply: _SummaryReply) -> list[str]:  # grounding is the validator: these go back to the model
+        items = [*reply.needs, *reply.risks, *reply.next_steps, *([reply.coaching_tip] if reply.coaching_tip else [])]
+        return [f"the quote {item.quote[:120]!r} is not in utterance {item.utterance}" for item in items
+                if _grounded(item, utts, "item") is None]
+
+    reply = client.ask(Prompt.load("summarize_call"), _SummaryReply, ungrounded, company=playbook.company.name,
+                       transcript=lines)
     dropped = 0
 
     def keep(items: list[_Item], kind: str) -> list[Moment]:
