@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -150,6 +151,38 @@ INDEX_STALE = "index_stale"  # meta key: why the index no longer matches the sto
 LEGACY_VERSION = "schema_version"  # meta key where winloss before Alembic kept its hand-made schema number
 
 
+SCHEMA_LOCK = 0x77696E6C  # PostgreSQL advisory lock key ("winl") held while the schema is checked and migrated
+
+
+@contextmanager
+def _schema_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction that holds the schema while it is read and migrated: a second process opening the store
+    waits, then finds it current, and a step that fails leaves nothing of itself behind.
+
+    SQLite: pysqlite runs DDL outside any transaction unless BEGIN is sent by hand (a failed migration would keep
+    its first ALTERs); BEGIN IMMEDIATE also takes the write lock at once. PostgreSQL: an advisory lock until commit.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":
+            with conn.begin():
+                if engine.dialect.name == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+                yield conn
+            return
+        raw = conn.connection.driver_connection
+        level, raw.isolation_level = raw.isolation_level, None
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        finally:
+            raw.isolation_level = level
+
+
 def _alembic_config(conn: Connection):
     from alembic.config import Config
 
@@ -174,7 +207,8 @@ class Store:
 
     # -- schema ---------------------------------------------------------------------------------------------
     def _migrate(self) -> None:
-        """Bring the schema to the head revision in one transaction (a fresh database: every revision).
+        """Bring the schema to the head revision in one transaction (a fresh database: every revision), while
+        other processes wait (see _schema_transaction).
 
         A store written before Alembic has no alembic_version table but `meta.schema_version` = N; it is stamped
         with revision N and upgraded from there, and the old row goes.
@@ -184,7 +218,7 @@ class Store:
         from alembic.script import ScriptDirectory
         from alembic.util import CommandError
 
-        with self.engine.begin() as conn:
+        with _schema_transaction(self.engine) as conn:
             cfg, tables = _alembic_config(conn), set(sa.inspect(conn).get_table_names())
             current = MigrationContext.configure(conn).get_current_revision()
             if current is None and "meta" in tables:

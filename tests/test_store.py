@@ -179,6 +179,49 @@ def test_a_version_4_store_gets_source_ids_and_keeps_labels_and_content_hashes(d
     assert store.counts()["calls"] == 2 and store.schema_version() == 5
 
 
+def test_a_migration_that_fails_leaves_the_store_as_it_was(database_url, monkeypatch):
+    """A step that fails half-way (here 0005's re-keying, after its ALTERs) is rolled back whole, on SQLite too."""
+    import winloss.pipeline.models
+
+    store = Store(database_url)
+    store.save_analysis(_old_analysis("00000000000000aa", "/calls/a.txt", "D-1"), "fp")
+    with store.engine.begin() as conn:
+        for table, column in V5_COLUMNS:
+            conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        _as_written_before_alembic(conn, 4)
+    store.engine.dispose()
+
+    def broken(*args):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(winloss.pipeline.models, "call_key", broken)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        Store(database_url)
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        assert {c["name"] for c in sa.inspect(conn).get_columns("calls")} & {"content_hash", "origin"} == set()
+        assert not sa.inspect(conn).has_table("alembic_version")
+        assert conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).scalar() == "4"
+        assert conn.execute(sa.select(calls.c.call_id)).scalars().all() == ["00000000000000aa"]
+    engine.dispose()
+    monkeypatch.undo()
+    store = Store(database_url)  # the next open, with the fault gone, upgrades it
+    assert store.schema_version() == SCHEMA_VERSION
+    assert [r["call_id"] for r in store.list_calls()] == [call_key(Path("/calls/a.txt"), "D-1")]
+
+
+def test_processes_opening_a_new_store_at_once_all_find_it_migrated(database_url):
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        versions = pool.map(_open_and_report, [database_url] * 4)
+    assert versions == [SCHEMA_VERSION] * 4
+
+
+def _open_and_report(url: str) -> int:
+    return Store(url).schema_version()
+
+
 def test_labels_survive_reanalysis_and_a_new_verdict_replaces_the_old(database_url):
     store = Store(database_url)
     store.save_analysis(_analysis(), "fp")
