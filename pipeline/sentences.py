@@ -9,7 +9,6 @@ import sentencex
 
 from .embed import Embedder
 
-
 # sentencex's English abbreviations include words that end many a spoken sentence: "me." (Maine), "no." (number),
 # "ok." (Oklahoma), "mm." (millimetre). Before a capital they end the sentence: "Works for me. Thanks".
 _SPOKEN_END = re.compile(r"\b(?i:me|no|ok|mm)\.(?=\s+[A-Z])")
