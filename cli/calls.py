@@ -64,9 +64,10 @@ def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call 
     row = st.store.call_row(full_id)
     use_llm = st.settings.llm.enabled if llm is None else llm
     if use_llm:
-        brief, dropped = summary.llm(transcript, found, st.playbook, st.llm_client(), st.llm_redactor())
+        brief, dropped = summary.llm(transcript, found, st.playbook, st.llm_client(), st.llm_redactor(),
+                                     row["date"])
     else:
-        brief, dropped = summary.offline(transcript, found, st.playbook), 0
+        brief, dropped = summary.offline(transcript, found, st.playbook, row["date"]), 0
     if html is not None:
         write_file(html, callpage.render(row, transcript, found, brief, callpage.recording_of(Path(row["path"]))),
                    "call page")

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from winloss.pipeline.discovery import ConfigLocation, find_config, user_data_dir
 from winloss.pipeline.errors import ConfigError, StoreError
@@ -93,13 +93,26 @@ class LLMSettings(_Section):
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(4, ge=0, le=10, description="retries on 429, 5xx, timeouts and unparseable replies")
     retry_base_s: float = Field(1.0, ge=0, description="first backoff; doubles each retry, with jitter")
-    json_mode: bool = Field(True, description="ask the server for a JSON object (response_format)")
+    structured_output: Literal["json_schema", "function_calling", "json_mode", "prompt"] = Field(
+        "json_schema", description="how the reply's shape is asked for: a JSON schema (response_format), a function "
+                                   "call, JSON mode (any JSON object) or the prompt alone, for servers that reject "
+                                   "response_format")
+    corrections: int = Field(1, ge=0, le=5, description="times a reply with ungrounded items is sent back with them")
     chunk_chars: int = Field(12000, ge=1000, description="long calls are split on speaker turns at about this size")
     chunk_overlap: int = Field(2, ge=0, le=20, description="utterances repeated at the start of the next chunk")
     offline_hints: bool = Field(True, description="give the offline engine's findings to the LLM as hints")
     input_cost_per_mtok: float = Field(0.15, ge=0, description="USD per million input tokens, for cost records")
     output_cost_per_mtok: float = Field(0.60, ge=0)
     cache: bool = Field(True, description="reuse replies by (request hash, prompt hash, model) from the data dir")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_mode(cls, data: Any) -> Any:
+        """`json_mode` (before structured_output existed) still reads: true is JSON mode, false the prompt alone."""
+        if isinstance(data, dict) and "json_mode" in data and "structured_output" not in data:
+            data = dict(data)
+            data["structured_output"] = "json_mode" if data.pop("json_mode") else "prompt"
+        return data
 
 
 class PrivacySettings(_Section):

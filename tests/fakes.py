@@ -51,6 +51,7 @@ class Step:
 
     content: str = ""
     status: int = 200
+    tool_call: tuple[str, str] | None = None  # (function name, arguments as JSON): a function-calling reply
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -82,9 +83,13 @@ def fake_openai_server(script: list[Step]) -> Iterator[FakeOpenAI]:
                 step = Step(json.dumps({"error": {"message": "not found"}}), status=404)
             time.sleep(step.delay)
             if step.status == 200:
+                message = {"role": "assistant", "content": step.content}
+                if step.tool_call:
+                    name, arguments = step.tool_call
+                    message.update(content=None, tool_calls=[{"id": "call_1", "type": "function", "function": {
+                        "name": name, "arguments": arguments}}])
                 payload = {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": body["model"],
-                           "choices": [{"index": 0, "finish_reason": "stop",
-                                        "message": {"role": "assistant", "content": step.content}}],
+                           "choices": [{"index": 0, "finish_reason": "stop", "message": message}],
                            "usage": {"prompt_tokens": 1200, "completion_tokens": 80, "total_tokens": 1280}}
             else:
                 payload = {"error": {"message": step.content or f"scripted {step.status}", "type": "fake"}}

@@ -3,6 +3,7 @@ scripted demo corpus."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -39,13 +40,16 @@ def gong(tmp_path_factory, prefect_harness):
 
 def test_the_gong_summary_names_the_key_moments_with_their_times(gong):
     settings, store, call_id = gong
-    brief = summary.offline(store.transcript(call_id), store.findings(call_id), load_playbook(settings.playbook))
+    brief = summary.offline(store.transcript(call_id), store.findings(call_id), load_playbook(settings.playbook),
+                            store.call(call_id).date)
     at = {(m.kind, m.at) for m in brief.moments}
     assert ("decision_process", "08:38") in at  # "But are you the primary decision maker?"
     assert ("pricing", "07:03") in at  # "But what are the costs ... pay per print ... or a subscription?"
     assert ("pilot", "08:15") in at  # "Are you offering a pilot program?" and the two-week offer
     meeting = [m for m in brief.moments if m.kind == "next_step"]
-    assert [(m.at, m.detail) for m in meeting] == [("09:10", "Thursday 2 PM")]  # next Thursday afternoon / two PM
+    # "next Thursday afternoon" / "two PM", on a call of Tuesday 10 November 2026
+    assert [(m.at, m.detail) for m in meeting] == [("09:10", "Thursday 2 PM (Thu 12 Nov 2026 14:00)")]
+    assert meeting[0].when == dt.datetime(2026, 11, 12, 14, 0)
     assert [m.start for m in brief.moments] == sorted(m.start for m in brief.moments)
     assert brief.metrics.talk_ratio and 0.4 < brief.metrics.talk_ratio < 0.8  # the rep talks most, not all
 
@@ -69,6 +73,25 @@ def test_the_call_page_seeks_the_recording_in_chromium(gong, browser, tmp_path):
     assert page.locator("mark").count() >= 1 and page.locator(".u.rep").count() > 10
     assert errors == []
     page.close()
+
+
+def test_next_steps_get_real_dates_counted_from_the_call_date():
+    from winloss.pipeline.models import Role, Utterance
+
+    def said(*lines: str) -> list[Utterance]:
+        return [Utterance(index=i, role=Role.rep if i % 2 == 0 else Role.customer, start=i * 5.0, end=i * 5.0 + 4,
+                          text=text) for i, text in enumerate(lines)]
+
+    monday = dt.date(2026, 10, 5)
+    [step] = summary.next_steps(said("Can we meet Thursday at 2?", "Sure, Thursday works."), call_date=monday)
+    assert (step.detail, step.when) == ("Thursday at 2 (Thu 08 Oct 2026 14:00)", dt.datetime(2026, 10, 8, 14))
+    [step] = summary.next_steps(said("Let's book a call tomorrow morning."), call_date=monday)
+    assert step.when == dt.date(2026, 10, 6)  # a part of the day is no clock time: the date alone
+    [step] = summary.next_steps(said("Shall we schedule the demo for next week?", "Yes, at 10 am."),
+                                call_date=dt.date(2026, 12, 30))
+    assert step.when == dt.datetime(2027, 1, 6, 10)  # across the year's end
+    [step] = summary.next_steps(said("Can we meet Thursday at 2?"))  # no call date: the words alone
+    assert (step.detail, step.when) == ("Thursday at 2", None)
 
 
 def test_an_llm_summary_keeps_only_grounded_items(gong):

@@ -2,7 +2,16 @@
 
 import pytest
 from winloss.pipeline.extract.claims import Claim, agreement, disagreement, negated, quantities
-from winloss.pipeline.extract.sentences import MAX_CLAUSES, clause_runs
+from winloss.pipeline.extract.sentences import MAX_CLAUSES, clause_runs, split_sentences
+
+
+def test_sentences_end_at_sentence_ends_not_at_decimals_or_abbreviations():
+    text = "Teams see a 2.5 percent lift. Dr. Smith agreed. Did he? Yes!"
+    assert split_sentences(text) == ["Teams see a 2.5 percent lift.", "Dr. Smith agreed.", "Did he?", "Yes!"]
+    assert split_sentences("  no punctuation at all  ") == ["no punctuation at all"]
+    assert split_sentences("") == split_sentences("   ") == []
+    for piece in split_sentences(text):
+        assert piece in text  # quotes stay verbatim
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -15,6 +24,9 @@ from winloss.pipeline.extract.sentences import MAX_CLAUSES, clause_runs
     ("a six-month payback", [("duration", 182.4)]),
     ("Compare it quarter by quarter, in the first week of next quarter.", []),
     ("We have twelve reps and three managers.", []),
+    ("Most teams are live in two and a half weeks.", [("duration", 17.5)]),  # was 3.5: "a half weeks"
+    ("a week and a half, or one hundred and twenty days", [("duration", 10.5), ("duration", 120.0)]),
+    ("one and a half months", [("duration", 45.6)]),
 ])
 def test_quantities_reads_time_frames_and_percentages(text, expected):
     assert [(q.dimension, round(q.value, 1)) for q in quantities(text)] == expected

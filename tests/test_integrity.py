@@ -16,12 +16,14 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 from winloss.cli.app import app
-from winloss.pipeline.models import FindingKind, Label
+from winloss.pipeline.models import FindingKind, Label, finding_key
 from winloss.pipeline.providers.embed import build_embedder
 from winloss.pipeline.settings import load_settings
 from winloss.pipeline.storage.index import FINDINGS, UTTERANCES, Index
 from winloss.pipeline.storage.lock import data_lock
-from winloss.pipeline.storage.store import Store, _rekey, meta
+from winloss.pipeline.storage.store import Store, meta, utterances
+from winloss.pipeline.storage.store import calls as calls_table
+from winloss.pipeline.storage.store import findings as findings_table
 
 from .conftest import CONFIG, EXAMPLES
 
@@ -336,8 +338,6 @@ def test_analyze_and_reindex_exclude_each_other(indexed):
 
 def _back_to_schema_4(data: Path) -> None:
     """Make a data dir what winloss wrote before schema 5: call ids were content hashes, in store and index."""
-    from winloss.pipeline.models import finding_key
-
     store, index = _open(data)
     for call in store.stored_calls():
         old = call.content_hash
@@ -356,7 +356,19 @@ def _back_to_schema_4(data: Path) -> None:
         for table, column in [("calls", "content_hash"), ("calls", "origin"), ("runs", "missing"),
                               ("runs", "warnings")]:
             conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
-        conn.execute(sa.update(meta).where(meta.c.key == "schema_version").values(value="4"))
+        conn.execute(sa.text("DROP TABLE alembic_version"))  # winloss before Alembic kept the number in meta
+        conn.execute(sa.insert(meta).values(key="schema_version", value="4"))
+
+
+def _rekey(conn, old: str, new: str) -> None:
+    """Move one call's rows to another id, finding ids following, as schema 5 did the other way round."""
+    row = dict(conn.execute(sa.select(calls_table).where(calls_table.c.call_id == old)).mappings().one())
+    conn.execute(sa.insert(calls_table).values({**row, "call_id": new}))
+    conn.execute(sa.update(utterances).where(utterances.c.call_id == old).values(call_id=new))
+    for f in conn.execute(sa.select(findings_table).where(findings_table.c.call_id == old)).mappings().all():
+        conn.execute(sa.update(findings_table).where(findings_table.c.finding_id == f["finding_id"]).values(
+            call_id=new, finding_id=finding_key(new, f["kind"], f["label"], f["utterance_index"], f["engine"])))
+    conn.execute(sa.delete(calls_table).where(calls_table.c.call_id == old))
 
 
 def test_an_upgraded_data_dir_does_no_work_again_and_answers_with_the_new_ids(indexed):

@@ -196,9 +196,58 @@ def test_http_429_then_500_then_success(playbook, call_03, monkeypatch):
     first = server.requests[0]
     assert first["headers"]["Authorization"] == "Bearer sk-test-123"
     assert first["body"]["model"] == "local-model"
-    assert first["body"]["response_format"] == {"type": "json_object"}
+    schema = first["body"]["response_format"]  # structured output: the reply's JSON schema, from LLMReply
+    assert schema["type"] == "json_schema" and schema["json_schema"]["name"] == "LLMReply"
+    assert schema["json_schema"]["schema"]["required"] == ["objections", "competitors", "messages"]
     assert [m["role"] for m in first["body"]["messages"]] == ["system", "user"]
     assert len(found.all) == 3 and found.usage.input_tokens == 1200 and found.usage.output_tokens == 80
+
+
+def test_servers_without_json_schemas_get_json_mode_function_calls_or_the_prompt_alone(playbook, call_03,
+                                                                                        monkeypatch):
+    with fake_openai_server([Step(_good_reply(call_03))]) as server:
+        found = _http_engine(playbook, server.url, monkeypatch, structured_output="json_mode").extract(call_03)
+    assert server.requests[0]["body"]["response_format"] == {"type": "json_object"} and len(found.all) == 3
+    with fake_openai_server([Step(_good_reply(call_03))]) as server:
+        found = _http_engine(playbook, server.url, monkeypatch, structured_output="prompt").extract(call_03)
+    assert "response_format" not in server.requests[0]["body"] and len(found.all) == 3
+    with fake_openai_server([Step(tool_call=("LLMReply", _good_reply(call_03)))]) as server:
+        found = _http_engine(playbook, server.url, monkeypatch, structured_output="function_calling").extract(call_03)
+    [tool] = server.requests[0]["body"]["tools"]
+    assert tool["function"]["name"] == "LLMReply" and "response_format" not in server.requests[0]["body"]
+    assert len(found.all) == 3 and found.usage.requests == 1
+
+
+def test_an_ungrounded_reply_goes_back_with_what_was_wrong_and_the_correction_is_kept(playbook, call_03,
+                                                                                      monkeypatch):
+    """Grounding is the validator: an invented quote is named in the next request, and the corrected reply wins."""
+    price = _at(call_03, "worried the price")
+    invented = reply(objections=[{"i": price.index, "category": "price", "quote": "We will never buy from you"}])
+    with fake_openai_server([Step(invented), Step(_good_reply(call_03))]) as server:
+        found = _http_engine(playbook, server.url, monkeypatch).extract(call_03)
+    assert len(server.requests) == 2 and found.usage.requests == 2
+    first, second = (r["body"]["messages"] for r in server.requests)
+    assert second[:2] == first  # the same request, then the reply and what was wrong with it
+    assert [m["role"] for m in second[2:]] == ["assistant", "user"]
+    assert json.loads(second[2]["content"]) == json.loads(invented)
+    assert (f"objection at utterance {price.index}: the quote 'We will never buy from you' is not in utterance "
+            f"{price.index}") in second[3]["content"]
+    assert len(found.all) == 3 and found.usage.dropped == 0
+    assert found.usage.input_tokens == 2 * 1200 and found.usage.output_tokens == 2 * 80  # both requests paid for
+
+
+def test_a_reply_still_ungrounded_after_its_correction_loses_only_those_findings(playbook, call_03):
+    price = _at(call_03, "worried the price")
+    model = ScriptedChat(script=[reply(objections=[
+        {"i": price.index, "category": "price", "quote": "the price will be hard to justify"},
+        {"i": price.index, "category": "weather", "quote": "the price"}])])
+    found = _engine(playbook, model, corrections=1).extract(call_03)
+    assert len(model.requests) == 2 and "'weather' is not one of the objection categories" in \
+        model.requests[1][-1].content
+    assert [o.category for o in found.objections] == ["price"] and found.usage.dropped == 1
+    model = ScriptedChat(script=[model.script[0]])
+    found = _engine(playbook, model, corrections=0).extract(call_03)  # corrections off: dropped at once
+    assert len(model.requests) == 1 and found.usage.dropped == 1
 
 
 def test_http_timeout_is_retried(playbook, call_03, monkeypatch):

@@ -1,4 +1,4 @@
-"""The wheel a user installs carries what the code reads at run time: the prompts ship as package data."""
+"""The wheel a user installs carries what the code reads at run time: prompts and migrations as package data."""
 
 import subprocess
 import sys
@@ -16,6 +16,8 @@ def test_the_wheel_carries_the_prompts(tmp_path):
     prompts = {p.name for p in (ROOT / "prompts").glob("*.md")}
     assert {f"winloss/prompts/{name}" for name in prompts} <= names
     assert "winloss/pipeline/providers/llm.py" in names and "winloss/cli/app.py" in names
+    migrations = {str(p.relative_to(ROOT)) for p in (ROOT / "pipeline" / "storage" / "migrations").rglob("*.py")}
+    assert len(migrations) >= 6 and {f"winloss/{name}" for name in migrations} <= names  # env.py and revisions
 
 
 def test_the_wheel_carries_the_default_config_and_the_demo_transcripts_not_the_audio(tmp_path):

@@ -96,6 +96,8 @@ def test_llm_answers_keep_only_sentences_with_real_citations(corpus):
     assert answered.citations == 2 and answered.dropped_sentences == 2
     assert "deadbeef" not in answered.text and "main reason" not in answered.text
     assert citation(real) in answered.text
+    correction = chat.requests[1][-1].content  # the model was shown the two sentences first, and kept to them
+    assert len(chat.requests) == 2 and "'Most of them churn within a year [deadbeef @ 12:34].' cites no" in correction
     sent = chat.requests[0][1].content
     assert citation(real) in sent and real.quote.replace('"', '\\"') in sent
 

@@ -81,6 +81,19 @@ def test_an_llm_narrative_keeps_only_sentences_whose_numbers_exist(insights):
     assert "1 sentence(s) of the llm:gpt-4o-mini narrative were dropped" in md
 
 
+def test_a_narrative_number_not_in_the_statistics_goes_back_and_the_correction_is_kept(insights):
+    data, playbook = insights
+    made_up = next(n for n in range(41, 100) if str(n) not in narrative.allowed_numbers(data))
+    invented = json.dumps({"narrative": f"Deals with Quotient close {made_up}% less often. Price matters."})
+    corrected = json.dumps({"narrative": "Quotient came up in 8 calls. Price matters."})
+    chat = ScriptedChat(script=[invented, corrected])
+    story = narrative.llm(data, LLMClient(chat, _llm_settings().model_copy(update={"max_retries": 1})), playbook)
+    assert len(chat.requests) == 2
+    assert f"'Deals with Quotient close {made_up}% less often.' states a number that is not in the statistics" in \
+        chat.requests[1][-1].content
+    assert story.sentences == ["Quotient came up in 8 calls.", "Price matters."] and story.dropped == 0
+
+
 def _llm_settings():
     from winloss.pipeline.settings import LLMSettings
 

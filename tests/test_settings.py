@@ -74,3 +74,11 @@ def test_fingerprint_follows_what_analysis_depends_on(playbook, tmp_path):
     assert not same_transcript(fingerprint(a, playbook), fingerprint(d, playbook))
     assert not same_transcript("0123456789abcdef", fingerprint(a, playbook))  # a store written before the split
     assert Path(a.database_url.removeprefix("sqlite:///")).name == "winloss.db"
+
+
+def test_a_config_written_before_structured_output_still_loads(tmp_path):
+    from winloss.pipeline.settings import LLMSettings
+
+    assert LLMSettings(json_mode=False).structured_output == "prompt"
+    assert LLMSettings(json_mode=True).structured_output == "json_mode"
+    assert LLMSettings().structured_output == "json_schema"

@@ -20,7 +20,7 @@ from winloss.pipeline.models import (
     call_key,
     finding_key,
 )
-from winloss.pipeline.storage.store import SCHEMA_VERSION, Store, calls, meta
+from winloss.pipeline.storage.store import SCHEMA_VERSION, Store, calls, meta, metadata
 
 
 def _analysis(n_utts: int = 3) -> CallAnalysis:
@@ -47,9 +47,46 @@ def test_a_newer_schema_is_refused_not_misread(database_url):
     url = database_url
     store = Store(url)
     with store.engine.begin() as conn:
-        conn.execute(sa.update(meta).values(value=str(SCHEMA_VERSION + 1)))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": f"{SCHEMA_VERSION + 1:04d}"})
+    with pytest.raises(StoreError, match=f"newer winloss \\(schema {SCHEMA_VERSION + 1:04d}"):
+        Store(url)
+    with store.engine.begin() as conn:  # the same from a hand-made schema number no winloss before Alembic wrote
+        _as_written_before_alembic(conn, SCHEMA_VERSION + 1)
     with pytest.raises(StoreError, match="newer winloss"):
         Store(url)
+
+
+def _as_written_before_alembic(conn, version: int) -> None:
+    """What winloss before Alembic left: no alembic_version table, the schema number in meta."""
+    conn.execute(sa.text("DROP TABLE alembic_version"))
+    conn.execute(sa.insert(meta).values(key="schema_version", value=str(version)))
+
+
+def test_the_migrations_build_exactly_the_tables_the_code_uses(database_url):
+    """Every revision from an empty database gives the schema `metadata` declares: nothing missing, nothing extra."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from winloss.pipeline.storage.store import _alembic_config
+
+    store = Store(database_url)
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        assert ScriptDirectory.from_config(_alembic_config(conn)).get_current_head() == f"{SCHEMA_VERSION:04d}"
+    assert store.schema_version() == SCHEMA_VERSION
+
+
+def test_a_current_store_from_before_alembic_is_stamped_and_keeps_its_rows(database_url):
+    store = Store(database_url)
+    store.save_analysis(_analysis(), "fp")
+    with store.engine.begin() as conn:
+        _as_written_before_alembic(conn, 5)
+    store.engine.dispose()
+    store = Store(database_url)
+    assert store.schema_version() == SCHEMA_VERSION and store.analysed_as("abc123") == (None, "fp")
+    assert store.counts() == {"calls": 1, "deals": 0, "utterances": 3, "findings": 1, "labels": 0}
+    with store.engine.connect() as conn:  # the hand-made number is gone: Alembic's table is the one record
+        assert conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).first() is None
 
 
 def test_a_foreign_database_is_refused(database_url):
@@ -87,7 +124,7 @@ def test_a_version_1_store_is_upgraded_in_place(database_url):
                               ("findings", "context"), *V5_COLUMNS]:
             conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
         conn.execute(sa.text("DROP TABLE labels"))
-        conn.execute(sa.update(meta).values(value="1"))
+        _as_written_before_alembic(conn, 1)
     store = Store(database_url)
     assert store.schema_version() == SCHEMA_VERSION == 5
     assert store.labels() == []
@@ -124,7 +161,7 @@ def test_a_version_4_store_gets_source_ids_and_keeps_labels_and_content_hashes(d
     with store.engine.begin() as conn:
         for table, column in V5_COLUMNS:
             conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
-        conn.execute(sa.update(meta).where(meta.c.key == "schema_version").values(value="4"))
+        _as_written_before_alembic(conn, 4)
     store.engine.dispose()
 
     store = Store(database_url)
@@ -140,6 +177,49 @@ def test_a_version_4_store_gets_source_ids_and_keeps_labels_and_content_hashes(d
     assert store.index_stale()
     Store(database_url)  # opening it again changes nothing
     assert store.counts()["calls"] == 2 and store.schema_version() == 5
+
+
+def test_a_migration_that_fails_leaves_the_store_as_it_was(database_url, monkeypatch):
+    """A step that fails half-way (here 0005's re-keying, after its ALTERs) is rolled back whole, on SQLite too."""
+    import winloss.pipeline.models
+
+    store = Store(database_url)
+    store.save_analysis(_old_analysis("00000000000000aa", "/calls/a.txt", "D-1"), "fp")
+    with store.engine.begin() as conn:
+        for table, column in V5_COLUMNS:
+            conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        _as_written_before_alembic(conn, 4)
+    store.engine.dispose()
+
+    def broken(*args):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(winloss.pipeline.models, "call_key", broken)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        Store(database_url)
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        assert {c["name"] for c in sa.inspect(conn).get_columns("calls")} & {"content_hash", "origin"} == set()
+        assert not sa.inspect(conn).has_table("alembic_version")
+        assert conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).scalar() == "4"
+        assert conn.execute(sa.select(calls.c.call_id)).scalars().all() == ["00000000000000aa"]
+    engine.dispose()
+    monkeypatch.undo()
+    store = Store(database_url)  # the next open, with the fault gone, upgrades it
+    assert store.schema_version() == SCHEMA_VERSION
+    assert [r["call_id"] for r in store.list_calls()] == [call_key(Path("/calls/a.txt"), "D-1")]
+
+
+def test_processes_opening_a_new_store_at_once_all_find_it_migrated(database_url):
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        versions = pool.map(_open_and_report, [database_url] * 4)
+    assert versions == [SCHEMA_VERSION] * 4
+
+
+def _open_and_report(url: str) -> int:
+    return Store(url).schema_version()
 
 
 def test_labels_survive_reanalysis_and_a_new_verdict_replaces_the_old(database_url):

@@ -85,6 +85,17 @@ def test_webvtt_with_voice_tags_and_teams_style_prefixes(tmp_path):
     ]
 
 
+def test_webvtt_entities_are_text_again(tmp_path):
+    f = tmp_path / "teams.vtt"
+    f.write_text("WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Smith &amp; Co>We compared Quotient &amp; "
+                 "Pipewise, R&amp;D&nbsp;too &lt;b&gt;here&lt;/b&gt; &#8212; \u200eyes.</v>\n")
+    [u] = read_transcript(f, "e").utterances
+    assert (u.speaker, u.text) == ("Smith & Co", "We compared Quotient & Pipewise, R&D too <b>here</b> \u2014 yes.")
+    srt = tmp_path / "call.srt"  # SRT defines no entities: its text is kept as written
+    srt.write_text("1\n00:00:00,500 --> 00:00:02,000\nAT&T &amp; more.\n")
+    assert [u.text for u in read_transcript(srt, "s").utterances] == ["AT&T &amp; more."]
+
+
 def test_srt_without_speakers_keeps_roles_unknown(tmp_path):
     f = tmp_path / "call.srt"
     f.write_text("1\n00:00:00,500 --> 00:00:02,000\nHello there.\n\n2\n00:00:02,500 --> 00:00:04,000\n"

@@ -14,23 +14,21 @@ import re
 from dataclasses import dataclass
 
 _UNITS = {"day": 1.0, "week": 7.0, "month": 30.4, "quarter": 91.3, "year": 365.0}
-_SMALL = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-          "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-          "seventeen": 17, "eighteen": 18, "nineteen": 19}
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-         "ninety": 90}
-# Vague amounts, at the value a listener would take them for.
+# Cardinal number words are read by text2num ("twenty-five", "one hundred and twenty"); the regex only finds them.
+_WORDS = ("zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+          "seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand")
+# Vague amounts, at the value a listener would take them for. No number parser reads these (text2num,
+# number-parser and numerizer were tried: "a couple of weeks" stays words or becomes "1 couple of weeks").
 _VAGUE = {"a couple of": 2, "couple of": 2, "a couple": 2, "a few": 3, "few": 3, "several": 4, "a": 1, "an": 1,
-          "half a": 0.5, "half an": 0.5, "a half": 0.5, "one and a half": 1.5, "a hundred": 100, "one hundred": 100}
-
-_NUMBER = (r"(?P<num>\d+(?:\.\d+)?"
-           r"|(?:" + "|".join(_TENS) + r")(?:[\s-](?:" + "|".join(k for k in _SMALL if _SMALL[k] < 10) + r"))?"
-           r"|" + "|".join(sorted(_SMALL, key=len, reverse=True)) +
-           r"|" + "|".join(sorted(_VAGUE, key=len, reverse=True)) + r")")
+          "half a": 0.5, "half an": 0.5, "a half": 0.5, "a hundred": 100}
+_CARDINAL = rf"(?:{_WORDS})(?:(?:[\s-]+and)?[\s-]+(?:{_WORDS})){{0,4}}+"  # bounded, possessive: never quadratic
+_NUMBER = (r"(?P<num>\d+(?:\.\d+)?|" + _CARDINAL + "|" + "|".join(sorted(_VAGUE, key=len, reverse=True)) + ")"
+           r"(?P<plus_half>\s+and\s+a\s+half)?")  # "two and a half weeks"
 _QUANTITY = re.compile(
     r"(?<![A-Za-z0-9])" + _NUMBER +
     r"(?:\s*|[\s-]+(?:more|extra|full|whole|calendar|business)[\s-]+|[\s-]+)"
-    r"(?P<unit>days?|weeks?|months?|quarters?|years?|percent|per\s?cent|%)(?![A-Za-z])",
+    r"(?P<unit>days?|weeks?|months?|quarters?|years?|percent|per\s?cent|%)(?![A-Za-z])"
+    r"(?P<half_more>\s+and\s+a\s+half(?![A-Za-z]))?",  # "a week and a half"
     re.IGNORECASE)
 _HALF_UNIT = re.compile(r"(?<![A-Za-z])half\s+(?:a|an)\s+(?P<unit>day|week|month|quarter|year)(?![A-Za-z])",
                         re.IGNORECASE)
@@ -45,22 +43,24 @@ class Quantity:
     text: str
 
 
-def _number(word: str) -> float | None:
-    word = re.sub(r"[\s-]+", " ", word.lower().strip())
-    if re.fullmatch(r"\d+(?:\.\d+)?", word):
-        return float(word)
-    if word in _VAGUE:
-        return float(_VAGUE[word])
-    if word in _SMALL:
-        return float(_SMALL[word])
-    parts = word.split(" ")
-    if parts[0] in _TENS:
-        return float(_TENS[parts[0]] + (_SMALL.get(parts[1], 0) if len(parts) > 1 else 0))
-    return None
+def _number(words: str) -> float | None:
+    """The value of a number as said: digits, a vague amount ("a couple of") or cardinal words (text2num)."""
+    words = re.sub(r"[\s-]+", " ", words.lower().strip())
+    if re.fullmatch(r"\d+(?:\.\d+)?", words):
+        return float(words)
+    if words in _VAGUE:
+        return float(_VAGUE[words])
+    from text_to_num import text2num
+
+    try:
+        return float(text2num(words, "en"))
+    except ValueError:  # words that are no one number ("two three")
+        return None
 
 
 def quantities(text: str) -> list[Quantity]:
-    """The durations and percentages `text` states ("two weeks", "a couple of years", "30%", "half a year")."""
+    """The durations and percentages `text` states ("two weeks", "a couple of years", "30%", "half a year",
+    "two and a half weeks", "a week and a half")."""
     found: list[tuple[int, Quantity]] = []
     taken: list[range] = []
     for m in _HALF_UNIT.finditer(text):
@@ -73,6 +73,7 @@ def quantities(text: str) -> list[Quantity]:
         value = _number(m.group("num"))
         if value is None:
             continue
+        value += 0.5 if m.group("plus_half") or m.group("half_more") else 0.0
         unit = m.group("unit").lower().rstrip("s")
         if unit == "%" or unit.startswith("per"):
             found.append((m.start(), Quantity("percent", value, m.group())))

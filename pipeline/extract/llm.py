@@ -1,8 +1,9 @@
 """The LLM engine: the same findings as the offline engine, from a chat model, held to the same grounding rules.
 
-Per call: redact PII, split long calls on speaker turns, ask the model for JSON that cites utterance numbers,
-validate it against `LLMReply`, keep only findings whose label is in the playbook and whose quote is in the cited
-utterance (mapped back through redaction to the original words), merge chunks without duplicates.
+Per call: redact PII, split long calls on speaker turns, ask the model for an `LLMReply` (structured output) that
+cites utterance numbers, keep only findings whose label is in the playbook and whose quote is in the cited
+utterance (mapped back through redaction to the original words), merge chunks without duplicates. That grounding
+check is also the reply's validator: what it would drop goes back to the model once to be corrected.
 """
 
 from __future__ import annotations
@@ -150,7 +151,12 @@ class LLMExtractor:
         dropped = 0
         for n, piece in enumerate(pieces, 1):
             indices = {u.index for u in piece}
-            reply = client.ask(self.prompt, parse_reply, call_id=transcript.call_id, part=f"{n} of {len(pieces)}",
+            def ungrounded(reply: LLMReply, indices=indices) -> list[str]:
+                return [f"{_describe(item)}: {why}" for item in [*reply.objections, *reply.competitors, *reply.messages]
+                        if isinstance(why := self._ground(item, transcript, sent, indices, redactor), str)]
+
+            reply = client.ask(self.prompt, LLMReply, ungrounded, call_id=transcript.call_id,
+                               part=f"{n} of {len(pieces)}",
                                transcript="\n".join(json.dumps({"i": u.index, "role": u.role.value, "text": u.text})
                                                     for u in piece),
                                hints=_hint_lines(hints, indices),
@@ -158,7 +164,7 @@ class LLMExtractor:
                                **self._playbook_values())
             for item in [*reply.objections, *reply.competitors, *reply.messages]:
                 finding = self._ground(item, transcript, sent, indices, redactor)
-                if finding is None:
+                if isinstance(finding, str):
                     dropped += 1
                     continue
                 key = (finding.kind.value, finding.label, finding.evidence.utterance_index)
@@ -175,34 +181,42 @@ class LLMExtractor:
                            cost_usd=usage.cost(self.settings), dropped=dropped, suspicious_utterances=suspicious),
         )
 
-    def _ground(self, item: _Item, original: Transcript, sent: Transcript, indices: set[int], redactor: Redactor):
-        """The finding an item stands for, with a verbatim quote from the original call, or None (dropped)."""
+    def _ground(self, item: _Item, original: Transcript, sent: Transcript, indices: set[int],
+                redactor: Redactor) -> Objection | CompetitorMention | MessageUse | str:
+        """The finding an item stands for, with a verbatim quote from the original call, or why it is dropped."""
         if item.i not in indices:
-            return None
+            return f"utterance {item.i} is not in this part of the transcript"
         said, heard = original.utterances[item.i], sent.utterances[item.i]
         quote = (item.quote or heard.text).strip()
-        if quote not in heard.text:
-            return None
-        quote = redactor.locate(quote, said.text) if heard.text != said.text else quote
-        if not quote:
-            return None
+        if quote not in heard.text or not (quote := redactor.locate(quote, said.text) if heard.text != said.text
+                                           else quote):
+            return f"the quote {(item.quote or '').strip()[:120]!r} is not in utterance {item.i}"
         evidence = Evidence(call_id=original.call_id, utterance_index=said.index, start=said.start, end=said.end,
                             role=said.role, speaker=said.speaker, quote=quote)
         common = {"evidence": evidence, "confidence": item.confidence, "engine": self.name}
         if isinstance(item, LLMObjection):
-            if item.category not in self._categories or said.role is Role.rep:
-                return None
+            if item.category not in self._categories:
+                return f"{item.category!r} is not one of the objection categories"
+            if said.role is Role.rep:
+                return f"utterance {item.i} is the rep's; objections come from the customer"
             return Objection(category=item.category, answered=item.answered,
                              accepted=item.accepted if item.answered else None, **common)
         if isinstance(item, LLMCompetitor):
             name = self._competitors.get(item.competitor.lower())
             if name is None:
-                return None
+                return f"{item.competitor!r} is not one of the competitors listed"
             context = item.context if item.context in self._contexts else None
             return CompetitorMention(competitor=name, alias=item.competitor, context=context, **common)
-        if item.message_id not in self._messages or said.role is Role.customer:
-            return None
+        if item.message_id not in self._messages:
+            return f"{item.message_id!r} is not one of the message ids"
+        if said.role is Role.customer:
+            return f"utterance {item.i} is the customer's; messages come from the rep"
         return MessageUse(message_id=item.message_id, status=item.status, **common)
+
+
+def _describe(item: _Item) -> str:
+    kind = {LLMObjection: "objection", LLMCompetitor: "competitor", LLMMessage: "message"}[type(item)]
+    return f"{kind} at utterance {item.i}"
 
 
 def _hint_lines(hints: Findings | None, indices: set[int]) -> str:

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from winloss.pipeline.insight.insights import MIN_REVIEWS, Insights, Row
 from winloss.pipeline.insight.stats import Contrast
 from winloss.pipeline.playbook import Playbook
-from winloss.pipeline.providers.llm import LLMClient, Prompt, parse_model
+from winloss.pipeline.providers.llm import LLMClient, Prompt
 
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?%?")
 
@@ -117,9 +117,17 @@ def allowed_numbers(insights: Insights) -> set[str]:
 
 def check_numbers(text: str, allowed: set[str]) -> tuple[list[str], int]:
     """Sentences whose numbers all come from the statistics, and how many were dropped."""
-    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s.strip()]
-    kept = [s for s in sentences if all(n in allowed or n.rstrip("%") in allowed for n in NUMBER.findall(s))]
+    sentences = _sentences(text)
+    kept = [s for s in sentences if _backed(s, allowed)]
     return kept, len(sentences) - len(kept)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s.strip()]
+
+
+def _backed(sentence: str, allowed: set[str]) -> bool:
+    return all(n in allowed or n.rstrip("%") in allowed for n in NUMBER.findall(sentence))
 
 
 def hedged(sentence: str, insights: Insights) -> str:
@@ -136,10 +144,6 @@ class _Reply(BaseModel):
     narrative: str
 
 
-def _parse(content: str) -> _Reply:
-    return parse_model(content, _Reply)
-
-
 class Narrative(BaseModel):
     sentences: list[str]
     engine: str
@@ -152,8 +156,15 @@ def llm(insights: Insights, client: LLMClient, playbook: Playbook) -> Narrative:
         + (f"; {contrast_sentence(name(r), r.contrast)}" if r.contrast else "")
         + (f" [{why}: say so whenever you mention it]" if (why := caveat(r, insights)) else "")
         for r in insights.competitors + insights.objections + insights.messages])
-    reply = client.ask(Prompt.load("report_narrative"), _parse, company=playbook.company.name, statistics=statistics,
+    allowed = allowed_numbers(insights)
+
+    def unbacked(reply: _Reply) -> list[str]:  # what check_numbers would drop goes back to the model first
+        return [f"the sentence {s[:160]!r} states a number that is not in the statistics"
+                for s in _sentences(reply.narrative) if not _backed(s, allowed)]
+
+    reply = client.ask(Prompt.load("report_narrative"), _Reply, unbacked, company=playbook.company.name,
+                       statistics=statistics,
                        alpha=str(insights.alpha), min_sample=str(insights.min_sample))
-    kept, dropped = check_numbers(reply.narrative, allowed_numbers(insights))
+    kept, dropped = check_numbers(reply.narrative, allowed)
     kept = [hedged(sentence, insights) for sentence in kept]
     return Narrative(sentences=kept, engine=f"llm:{client.settings.model}", dropped=dropped)

@@ -18,7 +18,7 @@ from winloss.pipeline.extract.trackers import CompetitorTracker
 from winloss.pipeline.insight.stats import win_rate
 from winloss.pipeline.models import mmss
 from winloss.pipeline.playbook import Playbook
-from winloss.pipeline.providers.llm import LLMClient, Prompt, parse_model
+from winloss.pipeline.providers.llm import LLMClient, Prompt
 from winloss.pipeline.redact import Redactor
 from winloss.pipeline.storage.index import FINDINGS, UTTERANCES, Index
 from winloss.pipeline.storage.store import Store
@@ -188,24 +188,29 @@ def check_citations(text: str, evidence: list[SearchHit]) -> tuple[str, int, int
 
     Returns the kept text, the number of valid citations and the number of sentences dropped.
     """
-    known = {(h.call_id[:8], h.at) for h in evidence}
     kept, cited, dropped = [], 0, 0
-    for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z\[])", text.strip()):
-        found = CITATION.findall(sentence)
-        if found and all((call[:8], at.zfill(5)) in known for call, at in found):
+    for sentence, found in _cited_sentences(text, evidence):
+        if found:
             kept.append(sentence)
-            cited += len(found)
+            cited += found
         elif sentence.strip():
             dropped += 1
     return " ".join(kept), cited, dropped
 
 
+def _cited_sentences(text: str, evidence: list[SearchHit]) -> list[tuple[str, int]]:
+    """Each sentence with its number of citations, 0 when it cites nothing or anything not in the evidence."""
+    known = {(h.call_id[:8], h.at) for h in evidence}
+    out = []
+    for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z\[])", text.strip()):
+        found = CITATION.findall(sentence)
+        ok = found and all((call[:8], at.zfill(5)) in known for call, at in found)
+        out.append((sentence, len(found) if ok else 0))
+    return out
+
+
 class _AnswerReply(BaseModel):
     answer: str
-
-
-def _parse_answer(content: str) -> _AnswerReply:
-    return parse_model(content, _AnswerReply)
 
 
 def llm_answer(answer: Answer, client: LLMClient, company: str, redactor: Redactor | None = None) -> Answer:
@@ -215,7 +220,12 @@ def llm_answer(answer: Answer, client: LLMClient, company: str, redactor: Redact
     evidence = answer.evidence
     if redactor is not None:
         evidence = [h.model_copy(update={"quote": redactor.text(h.quote)}) for h in evidence]
-    reply = client.ask(Prompt.load("answer_question"), _parse_answer, question=answer.question,
+    def uncited(reply: _AnswerReply) -> list[str]:  # what check_citations would drop goes back to the model first
+        return [f"the sentence {sentence[:160]!r} cites no [call @ mm:ss] of the evidence"
+                for sentence, found in _cited_sentences(reply.answer, answer.evidence)
+                if sentence.strip() and not found]
+
+    reply = client.ask(Prompt.load("answer_question"), _AnswerReply, uncited, question=answer.question,
                        evidence=evidence_lines(evidence), company=company)
     text, cited, dropped = check_citations(reply.answer, answer.evidence)
     return answer.model_copy(update={"text": text or None, "citations": cited, "dropped_sentences": dropped,

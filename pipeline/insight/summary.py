@@ -2,19 +2,21 @@
 
 Offline: the call's findings (objections with how they were answered, customer-said competitors, messages
 delivered, paraphrased or contradicted, and those never delivered) plus cue-phrase moments: customer questions,
-the decision process, pricing, a pilot or trial, and next steps with a day and time ("let's meet Thursday at 2").
+the decision process, pricing, a pilot or trial, and next steps with a day and time ("let's meet Thursday at 2"),
+dated by dateparser from the call's date.
 With an LLM: prompts/summarize_call into a typed summary, every item citing an utterance whose words it quotes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from pydantic import BaseModel, Field
 from winloss.pipeline.insight.metrics import CallMetrics, compute, questions
 from winloss.pipeline.models import FlatFinding, Role, Transcript, Utterance, mmss
 from winloss.pipeline.playbook import Playbook
-from winloss.pipeline.providers.llm import LLMClient, Prompt, parse_model
+from winloss.pipeline.providers.llm import LLMClient, Prompt
 from winloss.pipeline.redact import Redactor
 
 DAY = r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|next week)"
@@ -43,6 +45,7 @@ class Moment(BaseModel):
     role: Role
     quote: str
     detail: str = ""
+    when: dt.datetime | dt.date | None = None  # a next step's date (and time, when one was said), from the call's
 
 
 class CallSummary(BaseModel):
@@ -90,9 +93,10 @@ def _time_rank(text: str) -> int:
     return 2 if re.search(r"[ap]\.?m", text, re.I) else 1 if re.match(r"at ", text, re.I) else 0
 
 
-def next_steps(utts: list[Utterance], window_s: float = 30.0) -> list[Moment]:
+def next_steps(utts: list[Utterance], window_s: float = 30.0, call_date: dt.date | None = None) -> list[Moment]:
     """A day and a time said within `window_s` in neighbouring utterances while a meeting is being arranged; the
-    moment is where the most specific day is said, e.g. "next Thursday afternoon" + "How about two PM?"."""
+    moment is where the most specific day is said, e.g. "next Thursday afternoon" + "How about two PM?". With the
+    call's date, the moment carries the date (and time) it means, also shown in its detail."""
     out, used = [], set()
     for i, u in enumerate(utts):
         if u.index in used or not re.search(DAY, u.text, re.I):
@@ -107,8 +111,33 @@ def next_steps(utts: list[Utterance], window_s: float = 30.0) -> list[Moment]:
         _, where, day = max(days, key=lambda d: d[0])
         time = max(times, key=_time_rank)
         used.update(v.index for v in near)
-        out.append(_moment(where, "next_step", "meeting", detail=_normalise_when(f"{day.capitalize()} {time}")))
+        said = _normalise_when(f"{day.capitalize()} {time}")
+        moment = _moment(where, "next_step", "meeting", detail=said)
+        if (when := resolve_when(said, call_date)) is not None:
+            shown = f"{when:%a %d %b %Y %H:%M}" if isinstance(when, dt.datetime) else f"{when:%a %d %b %Y}"
+            moment = moment.model_copy(update={"when": when, "detail": f"{said} ({shown})"})
+        out.append(moment)
     return out
+
+
+def resolve_when(said: str, call_date: dt.date | None) -> dt.datetime | dt.date | None:
+    """The date a next step's words mean, counted forward from the call's date: a datetime when a clock time was
+    said ("Thursday 2 PM"), a date otherwise ("tomorrow morning"; "next week" is a week on); None without a date.
+
+    "at 2" with no am/pm is taken as a business hour (1 to 7 is afternoon); dateparser alone read it as a day.
+    """
+    if call_date is None:
+        return None
+    from dateparser.date import DateDataParser
+
+    text = re.sub(r"\bat (\d{1,2})\b(?!:)", lambda m: f"at {int(m[1]) + 12 * (1 <= int(m[1]) <= 7)}:00", said)
+    parser = DateDataParser(languages=["en"], settings={
+        "RELATIVE_BASE": dt.datetime.combine(call_date, dt.time()), "PREFER_DATES_FROM": "future",
+        "RETURN_TIME_AS_PERIOD": True})
+    found = parser.get_date_data(text)
+    if found.date_obj is None:
+        return None
+    return found.date_obj if found.period == "time" else found.date_obj.date()
 
 
 def _normalise_when(text: str) -> str:
@@ -131,10 +160,11 @@ def _cue_moments(utts: list[Utterance]) -> list[Moment]:
     return out
 
 
-def offline(transcript: Transcript, findings: list[FlatFinding], playbook: Playbook) -> CallSummary:
+def offline(transcript: Transcript, findings: list[FlatFinding], playbook: Playbook,
+            call_date: dt.date | None = None) -> CallSummary:
     utts = {u.index: u for u in transcript.utterances}
     moments = _finding_moments(findings, utts) + _cue_moments(transcript.utterances) + next_steps(
-        transcript.utterances)
+        transcript.utterances, call_date=call_date)
     moments.sort(key=lambda m: (m.start, m.kind))
     delivered = {f.label for f in findings if f.kind.value == "message" and f.status != "contradicted"}
     return CallSummary(call_id=transcript.call_id, moments=moments, metrics=compute(transcript),
@@ -165,15 +195,21 @@ def _grounded(item: _Item, utts: dict[int, Utterance], kind: str) -> Moment | No
 
 
 def llm(transcript: Transcript, findings: list[FlatFinding], playbook: Playbook, client: LLMClient,
-        redactor: Redactor | None = None) -> tuple[CallSummary, int]:
+        redactor: Redactor | None = None, call_date: dt.date | None = None) -> tuple[CallSummary, int]:
     """The offline summary plus the LLM's needs, risks, next steps and coaching tip; returns it and how many
     items were dropped for citing words the call does not contain."""
-    base = offline(transcript, findings, playbook)
+    base = offline(transcript, findings, playbook, call_date)
     shown = redactor.transcript(transcript) if redactor else transcript
     lines = "\n".join(f"[{u.index}] {mmss(u.start)} {u.role.value.upper()}: {u.text}" for u in shown.utterances)
-    reply = client.ask(Prompt.load("summarize_call"), lambda c: parse_model(c, _SummaryReply),
-                       company=playbook.company.name, transcript=lines)
     utts = {u.index: u for u in shown.utterances}
+
+    def ungrounded(reply: _SummaryReply) -> list[str]:  # grounding is the validator: these go back to the model
+        items = [*reply.needs, *reply.risks, *reply.next_steps, *([reply.coaching_tip] if reply.coaching_tip else [])]
+        return [f"the quote {item.quote[:120]!r} is not in utterance {item.utterance}" for item in items
+                if _grounded(item, utts, "item") is None]
+
+    reply = client.ask(Prompt.load("summarize_call"), _SummaryReply, ungrounded, company=playbook.company.name,
+                       transcript=lines)
     dropped = 0
 
     def keep(items: list[_Item], kind: str) -> list[Moment]:

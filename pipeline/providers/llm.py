@@ -1,8 +1,16 @@
-"""The LLM provider: a LangChain chat model from config, called with retries, usage accounting and a reply cache.
+"""The LLM provider: a LangChain chat model from config, asked for structured output, with retries, usage
+accounting and a reply cache.
 
 Any OpenAI-compatible server works through `llm.base_url` (Ollama, vLLM, LM Studio). The key is read from the env
-variable named by `llm.api_key_env`, never from a file. Retries are ours (the client's own are off) so that 429,
-5xx, timeouts and replies that fail to parse share one backoff policy, and tests can run it without sleeping.
+variable named by `llm.api_key_env`, never from a file. A prompt pair from prompts/ becomes a `ChatPromptTemplate`;
+the reply's shape is a pydantic model, requested with `with_structured_output` (JSON schema by default, function
+calling, or JSON mode for servers that know no schemas) and validated by pydantic, then by the caller's own check
+(grounding: quotes that are not in the call). A reply that fails either is sent back with what was wrong, once
+more for each of `max_retries` (schema) or `corrections` (check).
+
+Retries are ours, not LangChain's `with_retry` (the client's own are off too): that one sends the same request
+again, where a reply that failed validation should go back with the error, and it knows no Retry-After. One loop
+gives 429, 5xx, timeouts and unusable replies one backoff policy, and tests run it without sleeping.
 """
 
 from __future__ import annotations
@@ -16,7 +24,9 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,9 +37,10 @@ from winloss.pipeline.settings import LLMSettings
 if TYPE_CHECKING:  # langchain_core takes 0.6 s to import: only a command that calls a model pays it
     from langchain_core.language_models.chat_models import BaseChatModel
     from langchain_core.messages import AIMessage, BaseMessage
+    from langchain_core.prompts import ChatPromptTemplate
+    from langchain_core.runnables import Runnable
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 # Package data (pyproject maps prompts/ to winloss.prompts): found the same way in a clone and in an installed wheel.
 PROMPTS = Path(str(resources.files("winloss.prompts")))
 
@@ -47,14 +58,16 @@ def build_chat_model(settings: LLMSettings) -> BaseChatModel:
                               "api_key": key or "unused-by-local-servers"}
     if settings.base_url:
         kwargs["base_url"] = settings.base_url
-    if settings.json_mode:
-        kwargs["model_kwargs"] = {"response_format": {"type": "json_object"}}
     return ChatOpenAI(**kwargs)
 
 
 @dataclass(frozen=True)
 class Prompt:
-    """A prompt pair from prompts/: NAME.system.md and NAME.user.md, filled with $placeholders."""
+    """A prompt pair from prompts/: NAME.system.md and NAME.user.md, filled with $placeholders.
+
+    The files keep `$name` placeholders (readable beside the JSON examples they show); `template` is the pair as a
+    LangChain `ChatPromptTemplate` (f-string format: the files' braces escaped, `$name` turned into `{name}`).
+    """
 
     name: str
     system: str
@@ -72,13 +85,22 @@ class Prompt:
     def digest(self) -> str:
         return hashlib.sha256(f"{self.system}\0{self.user}".encode()).hexdigest()[:16]
 
+    @cached_property
+    def template(self) -> ChatPromptTemplate:
+        from langchain_core.prompts import ChatPromptTemplate
+
+        return ChatPromptTemplate.from_messages([("system", _f_string(self.system)), ("human", _f_string(self.user))])
+
     def messages(self, **values: str) -> list[BaseMessage]:
-        from string import Template
+        missing = set(self.template.input_variables) - set(values)
+        if missing:
+            raise KeyError(f"prompt {self.name} needs {', '.join(sorted(missing))}")
+        return self.template.format_messages(**values)
 
-        from langchain_core.messages import HumanMessage, SystemMessage
 
-        return [SystemMessage(Template(self.system).substitute(values)),
-                HumanMessage(Template(self.user).substitute(values))]
+def _f_string(text: str) -> str:
+    """A `$name` template as a LangChain f-string template: braces doubled, `$name` -> `{name}`."""
+    return re.sub(r"\$(\w+)|([{}])", lambda m: f"{{{m[1]}}}" if m[1] else m[2] * 2, text)
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -92,8 +114,53 @@ def parse_model(content: str, model: type[M]) -> M:
     try:
         return model.model_validate_json(text)
     except ValidationError as exc:
-        errors = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reply'}: {e['msg']}" for e in exc.errors()[:5])
-        raise ValueError(f"reply does not match the schema: {errors}") from None
+        raise ValueError(_schema_errors(exc)) from None
+
+
+def _schema_errors(exc: ValidationError) -> str:
+    errors = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reply'}: {e['msg']}" for e in exc.errors()[:5])
+    return f"reply does not match the schema: {errors}"
+
+
+def structured(model: BaseChatModel, schema: type[BaseModel], method: str) -> Runnable:
+    """messages -> {"raw": AIMessage, "parsed": dict | None, "parsing_error": Exception | None}.
+
+    `with_structured_output` gets the model's JSON schema, not the class: given the class, ChatOpenAI's JSON-schema
+    path validates inside the request and raises, losing the reply (and its token usage) that the retry needs.
+    A chat model without structured output, or method "prompt", relies on the prompt's own JSON instructions.
+    """
+    from langchain_core.output_parsers import JsonOutputParser
+    from langchain_core.runnables import RunnableMap, RunnablePassthrough
+
+    if method != "prompt":
+        try:
+            return model.with_structured_output(schema.model_json_schema(), method=method, include_raw=True)
+        except NotImplementedError:
+            pass
+    parsed = RunnablePassthrough.assign(parsed=itemgetter("raw") | JsonOutputParser(), parsing_error=lambda _: None)
+    return RunnableMap(raw=model) | parsed.with_fallbacks([RunnablePassthrough.assign(parsed=lambda _: None)],
+                                                          exception_key="parsing_error")
+
+
+def _validated(out: dict, schema: type[M]) -> M:
+    """The structured reply as `schema`; ValueError says briefly what is wrong with it."""
+    if out.get("parsing_error") is not None:
+        raise ValueError(f"no JSON object in the reply: {str(out['parsing_error']).splitlines()[0][:200]}")
+    if out.get("parsed") is None:
+        raise ValueError("the reply holds no JSON object")
+    try:
+        return schema.model_validate(out["parsed"])
+    except ValidationError as exc:
+        raise ValueError(_schema_errors(exc)) from None
+
+
+def _reply_text(message: AIMessage) -> str:
+    """What the model said, as text: its content, or its tool call's arguments as JSON."""
+    if isinstance(message.content, str) and message.content:
+        return message.content
+    if message.tool_calls:
+        return json.dumps(message.tool_calls[0]["args"])
+    return json.dumps(message.content)
 
 
 @dataclass
@@ -154,7 +221,7 @@ def _retryable(exc: Exception) -> float | None:
 
 @dataclass
 class LLMClient:
-    """Asks a chat model for JSON and parses it, retrying transient failures and unparseable replies."""
+    """Asks a chat model for a structured reply, retrying transient failures and replies that fail validation."""
 
     model: BaseChatModel
     settings: LLMSettings
@@ -165,21 +232,30 @@ class LLMClient:
     def _backoff(self, attempt: int, asked: float) -> float:
         return max(asked, self.settings.retry_base_s * 2 ** attempt * (0.5 + random.random() / 2))
 
-    def ask(self, prompt: Prompt, parse: Callable[[str], T], **values: str) -> T:
+    def ask(self, prompt: Prompt, schema: type[M], check: Callable[[M], list[str]] | None = None,
+            **values: str) -> M:
+        """The reply to `prompt` filled with `values`, as `schema`.
+
+        `check` lists what is wrong with a valid reply (e.g. quotes not in the call); a reply with problems goes
+        back with them up to `llm.corrections` times, and the last one is returned as it is (the caller drops what
+        it cannot use). A reply that fails the schema goes back with the error, within `llm.max_retries`.
+        """
         messages = prompt.messages(**values)
         key = ReplyCache.key(self.settings.model, prompt.digest, messages) if self.cache else ""
         if self.cache and (content := self.cache.get(key)) is not None:
             try:
-                result = parse(content)
+                result = parse_model(content, schema)
                 self.usage.cached += 1
                 return result
             except ValueError:
                 log.warning("ignoring a cached reply that no longer parses (%s)", key[:12])
+        asking = structured(self.model, schema, self.settings.structured_output)
         problems: list[str] = []
+        corrections = 0
         for attempt in range(self.settings.max_retries + 1):
             try:
                 self.usage.requests += 1
-                reply = self.model.invoke(messages)
+                out = asking.invoke(messages)
             except Exception as exc:
                 wait = _retryable(exc)
                 if wait is None:
@@ -188,23 +264,34 @@ class LLMClient:
                 if attempt < self.settings.max_retries:
                     self.sleep(self._backoff(attempt, wait))
                 continue
-            self.usage.add(reply)
-            content = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
+            self.usage.add(out["raw"])
             try:
-                result = parse(content)
+                result = _validated(out, schema)
             except ValueError as exc:  # malformed JSON or the wrong schema: say what was wrong and ask again
                 problems.append(f"unusable reply: {str(exc)[:200]}")
-                from langchain_core.messages import AIMessage, HumanMessage
-
-                messages = [*messages[:2], AIMessage(content), HumanMessage(
-                    "That reply could not be used: " + str(exc)[:500] +
-                    "\nReply again with only the JSON object described in the instructions.")]
+                messages = _again(messages, out["raw"], "That reply could not be used: " + str(exc)[:500] +
+                                  "\nReply again with only the JSON object described in the instructions.")
+                continue
+            wrong = check(result) if check else []
+            if wrong and corrections < self.settings.corrections and attempt < self.settings.max_retries:
+                corrections += 1
+                messages = _again(messages, out["raw"], "Some items of that reply cannot be used:\n"
+                                  + "\n".join(f"- {w}" for w in wrong[:20])
+                                  + "\nReply again with the whole JSON object, with those items corrected "
+                                    "(quotes copied exactly from the cited utterance) or left out.")
                 continue
             if self.cache:
-                self.cache.put(key, content)
+                self.cache.put(key, result.model_dump_json())
             return result
         raise LLMError(f"the LLM ({self.settings.model}) gave no usable answer after "
                        f"{self.settings.max_retries + 1} attempts: " + "; ".join(problems[-3:]))
+
+
+def _again(messages: list[BaseMessage], reply: AIMessage, correction: str) -> list[BaseMessage]:
+    """The first request (system, user) with the reply and what was wrong with it: one correction at a time."""
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    return [*messages[:2], AIMessage(_reply_text(reply)), HumanMessage(correction)]
 
 
 def _fatal(exc: Exception, settings: LLMSettings) -> ConfigError | LLMError:

@@ -1,4 +1,4 @@
-"""The structured store (SQLAlchemy): calls, deals, utterances, findings, runs, with versioned migrations.
+"""The structured store (SQLAlchemy): calls, deals, utterances, findings, runs; Alembic migrations at open.
 
 SQLite under the data dir by default; any SQLAlchemy URL works. Writes for one call happen in one
 transaction, so a failure never leaves a half-written call behind.
@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -28,8 +30,6 @@ from winloss.pipeline.models import (
     Role,
     Transcript,
     Utterance,
-    call_key,
-    finding_key,
 )
 
 metadata = sa.MetaData()
@@ -130,76 +130,6 @@ labels = sa.Table(
 )
 
 
-def _v1(conn: Connection) -> None:
-    metadata.create_all(conn)
-
-
-def _add_columns(conn: Connection, table: sa.Table, names: list[str]) -> None:
-    present = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
-    for name in names:
-        if name not in present:
-            column = table.c[name]
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {kind}'))
-
-
-def _v2(conn: Connection) -> None:
-    """calls.role_confidence: how sure the rep/customer roles of a call are (diarized mono calls)."""
-    _add_columns(conn, calls, ["role_confidence"])
-
-
-def _v3(conn: Connection) -> None:
-    """Objection handling and competitor context on findings; LLM usage and dropped findings on calls."""
-    _add_columns(conn, findings, ["answered", "accepted", "context"])
-    _add_columns(conn, calls, ["llm_model", "llm_input_tokens", "llm_output_tokens", "llm_cost_usd",
-                               "dropped_findings"])
-
-
-# One function per schema step, applied in order and recorded in meta.schema_version. A fresh store is created
-# from the current tables by _v1, so later steps check before they alter.
-def _v4(conn: Connection) -> None:
-    """labels: verdicts on sentences, which the learner trains on."""
-    labels.create(conn, checkfirst=True)
-
-
-def _v5(conn: Connection) -> None:
-    """A call's id is its source (path and deal), no longer its bytes; calls.content_hash keeps the bytes' hash.
-
-    Old ids were content hashes, so the old id is the content hash. Rows of one source under several ids (a file
-    analysed, edited and analysed again) become one call: the latest analysis, with every label of the source.
-    Vectors in the index carry the old ids: the index is marked stale and re-keyed by the next analyze or reindex.
-    """
-    _add_columns(conn, calls, ["content_hash", "origin"])
-    _add_columns(conn, runs, ["missing", "warnings"])
-    rows = conn.execute(sa.select(calls.c.call_id, calls.c.path, calls.c.deal_id, calls.c.analysed_at)
-                        .order_by(calls.c.analysed_at.desc(), calls.c.call_id)).mappings().all()
-    kept: dict[str, str] = {}  # new id -> the old id whose analysis stays
-    for row in rows:
-        new = call_key(Path(row["path"]), row["deal_id"])
-        if new in kept:  # an older analysis of the same source: its rows go, its labels follow the call
-            _drop_rows(conn, row["call_id"])
-            conn.execute(sa.update(labels).where(labels.c.call_id == row["call_id"]).values(call_id=new))
-            continue
-        kept[new] = row["call_id"]
-        _rekey(conn, row["call_id"], new)
-    if rows:
-        _set_meta(conn, INDEX_STALE, "call ids changed (schema 5)")
-
-
-def _rekey(conn: Connection, old: str, new: str) -> None:
-    """Move one call's rows from the old id to the new one; finding ids include the call id, so they follow."""
-    row = dict(conn.execute(sa.select(calls).where(calls.c.call_id == old)).mappings().one())
-    conn.execute(sa.insert(calls).values({**row, "call_id": new, "content_hash": old}))
-    conn.execute(sa.update(utterances).where(utterances.c.call_id == old).values(call_id=new))
-    for f in conn.execute(sa.select(findings.c.finding_id, findings.c.kind, findings.c.label,
-                                    findings.c.utterance_index, findings.c.engine)
-                          .where(findings.c.call_id == old)).mappings().all():
-        conn.execute(sa.update(findings).where(findings.c.finding_id == f["finding_id"]).values(
-            call_id=new, finding_id=finding_key(new, f["kind"], f["label"], f["utterance_index"], f["engine"])))
-    conn.execute(sa.update(labels).where(labels.c.call_id == old).values(call_id=new))
-    conn.execute(sa.delete(calls).where(calls.c.call_id == old))
-
-
 def _drop_rows(conn: Connection, call_id: str) -> None:
     """A call's analysis (findings, utterances, the call row); never its labels."""
     conn.execute(sa.delete(findings).where(findings.c.call_id == call_id))
@@ -213,9 +143,52 @@ def _set_meta(conn: Connection, key: str, value: str | None) -> None:
         conn.execute(sa.insert(meta).values(key=key, value=value))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
-SCHEMA_VERSION = len(MIGRATIONS)
+# The schema's history is Alembic revisions 0001, 0002, ... (package data beside this module's future home,
+# pipeline/storage/migrations); SCHEMA_VERSION is the number of the head revision.
+SCHEMA_VERSION = 5
 INDEX_STALE = "index_stale"  # meta key: why the index no longer matches the store's ids, until it is rebuilt
+LEGACY_VERSION = "schema_version"  # meta key where winloss before Alembic kept its hand-made schema number
+
+
+SCHEMA_LOCK = 0x77696E6C  # PostgreSQL advisory lock key ("winl") held while the schema is checked and migrated
+
+
+@contextmanager
+def _schema_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction that holds the schema while it is read and migrated: a second process opening the store
+    waits, then finds it current, and a step that fails leaves nothing of itself behind.
+
+    SQLite: pysqlite runs DDL outside any transaction unless BEGIN is sent by hand (a failed migration would keep
+    its first ALTERs); BEGIN IMMEDIATE also takes the write lock at once. PostgreSQL: an advisory lock until commit.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":
+            with conn.begin():
+                if engine.dialect.name == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+                yield conn
+            return
+        raw = conn.connection.driver_connection
+        level, raw.isolation_level = raw.isolation_level, None
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        finally:
+            raw.isolation_level = level
+
+
+def _alembic_config(conn: Connection):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("winloss.pipeline.storage") / "migrations"))
+    cfg.attributes["connection"] = conn
+    return cfg
 
 
 class Store:
@@ -233,25 +206,46 @@ class Store:
 
     # -- schema ---------------------------------------------------------------------------------------------
     def _migrate(self) -> None:
-        with self.engine.begin() as conn:
-            current = 0
-            if sa.inspect(conn).has_table("meta"):
-                row = conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).first()
-                current = int(row[0]) if row else 0
-            elif sa.inspect(conn).get_table_names():
+        """Bring the schema to the head revision in one transaction (a fresh database: every revision), while
+        other processes wait (see _schema_transaction).
+
+        A store written before Alembic has no alembic_version table but `meta.schema_version` = N; it is stamped
+        with revision N and upgraded from there, and the old row goes.
+        """
+        with self.engine.connect() as conn:  # the usual case, without importing Alembic (0.2 s of every command)
+            if sa.inspect(conn).has_table("alembic_version") and conn.exec_driver_sql(
+                    "SELECT version_num FROM alembic_version").scalar() == f"{SCHEMA_VERSION:04d}":
+                return
+        from alembic import command
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+        from alembic.util import CommandError
+
+        with _schema_transaction(self.engine) as conn:
+            cfg, tables = _alembic_config(conn), set(sa.inspect(conn).get_table_names())
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current is None and "meta" in tables:
+                legacy = conn.execute(sa.select(meta.c.value).where(meta.c.key == LEGACY_VERSION)).scalar()
+                current = f"{int(legacy or 1):04d}"
+            elif current is None and tables - {"alembic_version"}:
                 raise StoreError(f"{self.display}: holds tables that are not a winloss store; point --data-dir "
                                  f"or storage.database_url elsewhere")
-            if current > SCHEMA_VERSION:
+            try:
+                if current is not None:
+                    ScriptDirectory.from_config(cfg).get_revision(current)
+            except CommandError:
                 raise StoreError(f"{self.display}: written by a newer winloss (schema {current}, this one knows "
-                                 f"{SCHEMA_VERSION}); upgrade winloss instead of reading it wrongly")
-            for step in MIGRATIONS[current:]:
-                step(conn)
-            if current < SCHEMA_VERSION:
-                _set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+                                 f"{SCHEMA_VERSION}); upgrade winloss instead of reading it wrongly") from None
+            if current is not None and "alembic_version" not in tables:
+                command.stamp(cfg, current)
+                _set_meta(conn, LEGACY_VERSION, None)
+            command.upgrade(cfg, "head")
 
     def schema_version(self) -> int:
+        from alembic.runtime.migration import MigrationContext
+
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).scalar_one())
+            return int(MigrationContext.configure(conn).get_current_revision())
 
     # -- writes ---------------------------------------------------------------------------------------------
     def upsert_deals(self, items: Iterable[Deal]) -> int:

@@ -6,6 +6,7 @@ times a format leaves out.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -101,7 +102,14 @@ def _blocks(raw: str) -> Iterator[tuple[int, list[str]]]:
         yield block
 
 
+def _unescape(text: str) -> str:
+    """WebVTT text escapes `&`, `<` and `>` (`&amp;`, `&lt;`, `&gt;`) and may hold `&nbsp;` and bidi marks."""
+    return html.unescape(text).replace("\u200e", "").replace("\u200f", "")
+
+
 def _cues(path: Path, raw: str) -> list[Turn]:
+    """WebVTT or SRT cues as turns; entities are undone for WebVTT only (SRT defines none: `AT&T` is text)."""
+    plain = _unescape if path.suffix.lower() == ".vtt" else str
     turns = []
     for block in _blocks(raw):
         at = next((i for i, (_, line) in enumerate(block) if _CUE_TIME.match(line)), None)
@@ -122,9 +130,9 @@ def _cues(path: Path, raw: str) -> list[Turn]:
             speaker, text = p["spk"].strip(), p["text"]
         else:
             speaker, text = UNKNOWN_SPEAKER, body
-        text = " ".join(_TAG.sub("", text).split())
+        text = " ".join(plain(_TAG.sub("", text)).split())  # tags first: `&lt;b&gt;` is text, not a tag
         if text:
-            turns.append(Turn(start, end, speaker, text))
+            turns.append(Turn(start, end, " ".join(plain(speaker).split()), text))
     if not turns:
         raise BadInputError(path, "no timed cues (`00:00:01.000 --> 00:00:04.000` followed by text) found")
     return turns
