@@ -72,10 +72,13 @@ def register(app: typer.Typer) -> None:
 def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call id (a unique prefix is enough)"),
               as_json: bool = typer.Option(False, "--json"),
               html: Path = typer.Option(None, "--html", help="also write the call page (player, moments, transcript)"),
+              bundle: bool = typer.Option(False, "--bundle", help="copy the recording into media/ beside the page, "
+                                          "so its folder plays it wherever it is moved or unzipped"),
               llm: bool = typer.Option(None, "--llm/--offline", help="LLM summary (default: llm.enabled)")) -> None:
     """A call: key moments with times, metrics, and the transcript with roles and findings."""
     from winloss.pipeline import callpage, summary
-    from winloss.pipeline.report import write_file
+    from winloss.pipeline.links import MediaLinks
+    from winloss.pipeline.report import check_writable, write_file
 
     st = state(ctx)
     try:
@@ -89,8 +92,12 @@ def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call 
         else:
             brief, dropped = summary.offline(transcript, found, st.playbook), 0
         if html is not None:
-            write_file(html, callpage.render(row, transcript, found, brief, callpage.recording_of(Path(row["path"]))),
-                       "call page")
+            audio = callpage.recording_of(Path(row["path"]))
+            if audio is not None and bundle:
+                check_writable(html, "call page")
+                audio = callpage.bundle(audio, html)
+            links = MediaLinks.for_page(html, st.settings.report.media_base_url, st.settings.report.media_root)
+            write_file(html, callpage.render(row, transcript, found, brief, audio, links), "call page")
     except WinlossError as exc:
         raise fail(exc) from None
     if as_json:

@@ -142,6 +142,10 @@ class ReportSettings(_Section):
     delivery: DeliverySettings = DeliverySettings()
     quotes_per_finding: int = Field(3, ge=1, le=20)
     out_dir: str = "reports"
+    media_base_url: str = Field("", description="web server or bucket prefix the recordings are served from; "
+                                "reports and call pages link recordings outside their folder through it")
+    media_root: str = Field("", description="the local folder media_base_url serves (links keep the path below "
+                            "it); empty: the base URL serves the files by name")
 
 
 class Settings(BaseSettings):
