@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from . import analyze, deals, doctor, evaluate, insights, query, report, review, search
+from . import analyze, deal, deals, doctor, evaluate, insights, query, report, review, search
 from .state import FAILURE, AppState, debugging, err_console, plain
 
 app = typer.Typer(help="winloss: win/loss analysis of recorded sales calls.", no_args_is_help=True,
@@ -51,6 +51,7 @@ evaluate.register(app)
 review.register(app)
 doctor.register(app)
 deals.register(app)
+app.add_typer(deal.deal_app, name="deal")
 
 
 def main() -> None:

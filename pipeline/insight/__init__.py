@@ -1,0 +1,1 @@
+"""What the stored calls say: statistics, insights, scorecards, summaries and the per-deal view."""
