@@ -46,45 +46,53 @@ def period(since: dt.date | None, until: dt.date | None) -> tuple[dt.date | None
     return since, until
 
 
-def _filters(kind, label, role, outcome, competitor, rep, since, until):
+def _filters(kind, label, role, outcome, competitor, rep, since, until, speaker=None):
     from winloss.pipeline.queries import Filters
 
     since, until = period(_date(since), _date(until))
     return Filters(kind=kind.value, label=label, role=role.value if role else None,
                    outcome=outcome.value if outcome else None, competitor=competitor, rep=rep,
-                   since=since, until=until)
+                   since=since, until=until, speaker=speaker)
 
 
 def _hits_table(hits, title: str | None = None) -> Table:
     table = Table("score", "call", "at", "date", "rep", "outcome", "speaker", "finding", "quote", title=title)
     for h in hits:
         finding = f"{h.kind}:{h.label}" + (f"/{h.status}" if h.status else "") if h.kind else "–"
+        who = h.role if (h.speaker or h.role).lower() == h.role else f"{h.role} ({h.speaker})"
         table.add_row(*cells(f"{h.score:.2f}", h.call_id[:8], h.at, h.date or "–", h.rep or "–", h.outcome or "–",
-                             h.role, finding, h.quote))
+                             who, finding, h.quote))
     return table
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def search(ctx: typer.Context, query: str = typer.Argument(..., help="what to look for, in plain words"),
+    def search(ctx: typer.Context, query: str = typer.Argument(..., help="what to look for, in plain words; "
+                                                          "\"quoted phrases\" must appear as written"),
                kind: KindOpt = typer.Option(KindOpt.any, help="kind of finding"),
                label: str = typer.Option(None, help="objection category, competitor or message id"),
                role: RoleOpt = typer.Option(None, help="who said it"),
                outcome: Outcome = typer.Option(None, help="how the call's deal ended"),
                competitor: str = typer.Option(None, help="only calls in which the customer named this competitor"),
                rep: str = typer.Option(None, help="only this rep's calls"),
+               speaker: str = typer.Option(None, help="only what this person said (a speaker's name, or a rep's)"),
                since: str = typer.Option(None, help="calls on or after this date (YYYY-MM-DD)"),
                until: str = typer.Option(None, help="calls on or before this date (YYYY-MM-DD)"),
                scope: ScopeOpt = typer.Option(ScopeOpt.findings, help="search findings, or every utterance"),
                limit: int = typer.Option(10, min=1, max=200),
                as_json: bool = typer.Option(False, "--json")) -> None:
-        """Quotes closest in meaning to QUERY, with call, mm:ss, speaker and deal outcome."""
+        """Quotes that match QUERY, in meaning or as written, with call, mm:ss, speaker and deal outcome; hits below
+        search.min_score are dropped as unrelated.
+
+        Example: winloss search '"too expensive"' --speaker Tom --outcome lost
+        """
         from winloss.pipeline.queries import search as run_search
 
         st = state(ctx)
-        filters = _filters(kind, label, role, outcome, competitor, rep, since, until)
+        filters = _filters(kind, label, role, outcome, competitor, rep, since, until, speaker)
         try:
-            hits = run_search(st.store, st.index, query, filters, limit=limit, scope=scope.value)
+            hits = run_search(st.store, st.index, query, filters, limit=limit, scope=scope.value,
+                              tuning=st.settings.search)
         except WinlossError as exc:
             raise fail(exc) from None
         if as_json:
@@ -141,12 +149,15 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def reindex(ctx: typer.Context) -> None:
-        """Rebuild the vector index from the store (after a crash, an embedder change, or a restore)."""
+        """Rebuild the vector index (and SQLite's full-text table) from the store (after a crash, an embedder change,
+        or a restore)."""
+        from winloss.pipeline import fulltext
         from winloss.pipeline.reindex import reindex as run_reindex
 
         st = state(ctx)
         try:
             counts = run_reindex(st.store, st.batch_index())
+            fulltext.rebuild(st.store.engine)
         except WinlossError as exc:
             raise fail(exc) from None
         console.print(f"reindexed {counts['calls']} calls: {counts['utterances']} utterances, "

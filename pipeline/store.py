@@ -15,6 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from . import fulltext
 from .errors import NotFoundError, StoreError
 from .models import (
     ANY_LABEL,
@@ -249,6 +250,7 @@ class Store:
                 step(conn)
             if current < SCHEMA_VERSION:
                 _set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+            fulltext.ensure(conn)  # search's exact side; idempotent, created filled on an older store
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
