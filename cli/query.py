@@ -10,7 +10,7 @@ from rich.table import Table
 from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.vocab import Outcome, mmss
 
-from .state import cells, console, emit, fail, plain, print_json, state
+from .state import cells, console, emit, err_console, fail, is_stdout, plain, print_json, state
 
 call_app = typer.Typer(help="One call: transcript and findings.", no_args_is_help=True)
 export_app = typer.Typer(help="Export stored data.", no_args_is_help=True)
@@ -139,20 +139,27 @@ def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call 
 class ExportFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
+    parquet = "parquet"
 
 
 def _export(ctx: typer.Context, table: str, fmt: ExportFormat, out: Path | None) -> None:
     from winloss.pipeline import export
 
     try:
-        text = export.render(export.rows(state(ctx).store, table), table, fmt.value)
+        found = export.rows(state(ctx).store, table)
+        if fmt == ExportFormat.parquet and not is_stdout(out):
+            err_console.print(f"{table} export: {plain(export.write_parquet(found, table, out))}", highlight=False,
+                              soft_wrap=True)
+            return
+        text = export.render(found, table, fmt.value)
     except WinlossError as exc:
         raise fail(exc) from None
     emit(text, out, f"{table} export")
 
 
-_FORMAT = typer.Option(ExportFormat.jsonl, "--format", help="jsonl, or csv (cells a spreadsheet would run as a "
-                                                              "formula are prefixed with ')")
+_FORMAT = typer.Option(ExportFormat.jsonl, "--format", help="jsonl, csv (cells a spreadsheet would run as a "
+                                                              "formula are prefixed with ') or parquet (typed "
+                                                              "columns, needs --out FILE and pyarrow)")
 _OUT = typer.Option(None, "--out", help="file to write (default, or -: standard output)")
 
 
