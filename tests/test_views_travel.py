@@ -214,3 +214,19 @@ def test_the_trend_chart_in_chromium_has_a_legend_and_no_overlapping_text(pack, 
     svg_right = page.locator("svg.chart.trend").bounding_box()
     assert max(b[2] for b in boxes) <= svg_right["x"] + svg_right["width"] + 0.5  # no legend cut off
     page.close()
+
+
+def test_a_call_page_moved_without_its_recording_says_so_and_still_navigates(gong, browser, tmp_path):
+    data, call_id = gong
+    page_path = tmp_path / "share" / "call.html"
+    _cli(data, "call", "show", call_id[:8], "--html", str(page_path))
+    moved = Path(shutil.move(tmp_path / "share", tmp_path / "a" / "b" / "c" / "d" / "e"))  # the relative src breaks
+    page, errors = open_page(browser, moved / "call.html", "call_page_without_media.png")
+    page.wait_for_selector("p.missing", state="visible", timeout=10_000)
+    assert page.locator("audio").count() == 0
+    # the missing recording is the only failure (the request and Chromium's console line for it), and it is shown
+    assert errors and all("demo.mp3" in e or e.endswith("net::ERR_FILE_NOT_FOUND") for e in errors), errors
+    page.locator("li[data-kind='next_step'] a.seek").click()
+    assert page.evaluate("location.hash") == "#u" + page.locator("li[data-kind='next_step'] a.seek").get_attribute(
+        "data-u")
+    page.close()
