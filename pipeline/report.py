@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+from .callpage import recording_of
 from .errors import WinlossError
 from .insights import Insights, Quote, Row
 from .links import MediaLinks
@@ -223,7 +224,10 @@ def _row_cells(r: Row, playbook: Playbook | None, min_sample: int) -> dict:
 
 
 def _quote(q: Quote, links: MediaLinks) -> dict:
-    return {"text": q.text, "said_by": said_by(q), "href": links.href(q.path, q.start), "call": q.call, "at": q.at,
+    """A quote's cells; its link opens the call's recording (the one beside an imported transcript when there is
+    one, else the transcript) at the quote's second."""
+    media = (recording_of(Path(q.path)) or q.path) if q.path else None
+    return {"text": q.text, "said_by": said_by(q), "href": links.href(media, q.start), "call": q.call, "at": q.at,
             "date": q.date or "undated", "outcome": q.outcome}
 
 

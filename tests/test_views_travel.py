@@ -35,8 +35,8 @@ def _cli(data: Path, *args: str):
 
 @pytest.fixture(scope="module")
 def pack(tmp_path_factory, prefect_harness):
-    """The 24 demo scripts copied into `pack/calls/`, analysed with their deals; the report goes to `pack/`, so
-    every quoted call sits below it. Returns (pack folder, data dir)."""
+    """The 24 demo scripts copied into `pack/calls/` (call_03 with its recording), analysed with their deals; the
+    report goes to `pack/`, so every quoted call sits below it. Returns (pack folder, data dir)."""
     tmp = tmp_path_factory.mktemp("travel")
     calls = tmp / "pack" / "calls"
     calls.mkdir(parents=True)
@@ -46,6 +46,7 @@ def pack(tmp_path_factory, prefect_harness):
         name = Path(r["path"]).stem + ".txt"
         shutil.copy(EXAMPLES / "scripts" / name, calls / name)
         r["path"] = str(calls / name)
+    shutil.copy(EXAMPLES / "calls" / "call_03.opus", calls)  # one transcript with its recording beside it
     with (tmp / "calls.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -71,6 +72,7 @@ def test_the_report_links_calls_below_it_relatively_and_they_resolve_after_a_mov
     text = (folder / "report.html").read_text(encoding="utf-8")
     assert "file:" not in text and str(folder) not in text
     assert "href='calls/call_" in text
+    assert "href='calls/call_03.opus#t=" in text and "href='calls/call_03.txt" not in text  # the recording, not text
     moved = shutil.move(folder, tmp_path / "elsewhere" / "unzipped")  # the folder as a colleague unpacks it
     try:
         page, errors = open_page(browser, Path(moved) / "report.html", "report_moved.png")
