@@ -232,3 +232,19 @@ def test_a_call_page_moved_without_its_recording_says_so_and_still_navigates(gon
     assert page.evaluate("location.hash") == "#u" + page.locator("li[data-kind='next_step'] a.seek").get_attribute(
         "data-u")
     page.close()
+
+
+def test_templates_are_package_data_autoescaped_and_strict():
+    import jinja2
+    from winloss.pipeline.insight.deal import DealView, render_html
+    from winloss.pipeline.templating import environment
+
+    env = environment()
+    assert {"report.html.j2", "callpage.html.j2", "deal.html.j2", "_charts.html.j2"} <= set(env.list_templates())
+    page = render_html(DealView(deal_id="<script>alert(1)</script>", outcome="lost", calls=[], objections=[],
+                                competitors=["<b>Rival</b>"], messages_delivered=[], messages_contradicted=[],
+                                messages_missed=[]))
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;Rival&lt;/b&gt;" in page
+    with pytest.raises(jinja2.UndefinedError):  # a name the view forgot fails the render, never prints nothing
+        env.get_template("report.html.j2").render(title="t")
