@@ -12,6 +12,7 @@ from winloss.pipeline.app import App
 from . import (
     analyze,
     calls,
+    deal,
     deals,
     demo,
     doctor,
@@ -63,8 +64,8 @@ def root(ctx: typer.Context,
     ctx.obj = App(config=config, data_dir=data_dir)
 
 
-for module in (config_commands, demo, analyze, deals, report, schedule, search, calls, export, insights, reps, review,
-               evaluate, doctor, reindex, models):
+for module in (config_commands, demo, analyze, deals, deal, report, schedule, search, calls, export, insights, reps,
+               review, evaluate, doctor, reindex, models):
     module.register(app)
 
 

@@ -48,14 +48,17 @@ def calls(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
 def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call id (a unique prefix is enough)"),
               as_json: bool = typer.Option(False, "--json", help="print summary, transcript and findings as JSON"),
               html: Path = typer.Option(None, "--html", help="also write the call page (player, moments, transcript)"),
+              bundle: bool = typer.Option(False, "--bundle", help="copy the recording into media/ beside the page, "
+                                          "so its folder plays it wherever it is moved or unzipped"),
               llm: bool = typer.Option(None, "--llm/--offline", help="LLM summary (default: llm.enabled)")) -> None:
     """A call: key moments with times, metrics, and the transcript with roles and findings.
 
-    Example: winloss call show 3f2a9c1e --html call.html
+    Example: winloss call show 3f2a9c1e --html call/index.html --bundle
     """
     from winloss.pipeline.insight import summary
     from winloss.pipeline.render import callpage
-    from winloss.pipeline.render.report import write_file
+    from winloss.pipeline.render.links import MediaLinks
+    from winloss.pipeline.render.report import check_writable, write_file
 
     st = state(ctx)
     full_id = st.store.resolve_call_id(call_id)
@@ -69,8 +72,12 @@ def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call 
     else:
         brief, dropped = summary.offline(transcript, found, st.playbook, row["date"]), 0
     if html is not None:
-        write_file(html, callpage.render(row, transcript, found, brief, callpage.recording_of(Path(row["path"]))),
-                   "call page")
+        audio = callpage.recording_of(Path(row["path"]))
+        if audio is not None and bundle:
+            check_writable(html, "call page")
+            audio = callpage.bundle(audio, html)
+        links = MediaLinks.for_page(html, st.settings.report.media_base_url, st.settings.report.media_root)
+        write_file(html, callpage.render(row, transcript, found, brief, audio, links), "call page")
     if as_json:
         print_json({"call": row, "summary": brief.model_dump(mode="json"), "dropped_summary_items": dropped,
                     "transcript": transcript.model_dump(mode="json"),

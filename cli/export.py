@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .state import emit, state
+from .state import emit, err_console, is_stdout, plain, state
 
 export_app = typer.Typer(help="Export stored data.\n\nExample: winloss export findings --format csv --out findings.csv",
                          no_args_is_help=True)
@@ -16,16 +16,23 @@ export_app = typer.Typer(help="Export stored data.\n\nExample: winloss export fi
 class ExportFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
+    parquet = "parquet"
 
 
 def _export(ctx: typer.Context, table: str, fmt: ExportFormat, out: Path | None) -> None:
     from winloss.pipeline.storage import export
 
-    emit(export.render(export.rows(state(ctx).store, table), table, fmt.value), out, f"{table} export")
+    found = export.rows(state(ctx).store, table)
+    if fmt == ExportFormat.parquet and not is_stdout(out):
+        err_console.print(f"{table} export: {plain(export.write_parquet(found, table, out))}", highlight=False,
+                          soft_wrap=True)
+        return
+    emit(export.render(found, table, fmt.value), out, f"{table} export")
 
 
-_FORMAT = typer.Option(ExportFormat.jsonl, "--format", help="jsonl, or csv (cells a spreadsheet would run as a "
-                                                              "formula are prefixed with ')")
+_FORMAT = typer.Option(ExportFormat.jsonl, "--format", help="jsonl, csv (cells a spreadsheet would run as a "
+                                                              "formula are prefixed with ') or parquet (typed "
+                                                              "columns, needs --out FILE and pyarrow)")
 _OUT = typer.Option(None, "--out", help="file to write (default, or -: standard output)")
 
 

@@ -29,13 +29,13 @@ class ScopeOpt(StrEnum):
     utterances = "utterances"
 
 
-def _filters(kind, label, role, outcome, competitor, rep, since, until):
+def _filters(kind, label, role, outcome, competitor, rep, since, until, speaker=None):
     from winloss.pipeline.insight.queries import Filters
 
     since, until = period(parse_date(since), parse_date(until))
     return Filters(kind=kind.value, label=label, role=role.value if role else None,
                    outcome=outcome.value if outcome else None, competitor=competitor, rep=rep,
-                   since=since, until=until)
+                   since=since, until=until, speaker=speaker)
 
 
 def _hits_table(hits, title: str | None = None) -> Table:
@@ -47,27 +47,30 @@ def _hits_table(hits, title: str | None = None) -> Table:
     return table
 
 
-def search(ctx: typer.Context, query: str = typer.Argument(..., help="what to look for, in plain words"),
+def search(ctx: typer.Context, query: str = typer.Argument(..., help="what to look for, in plain words; "
+                                                      "\"quoted phrases\" must appear as written"),
            kind: KindOpt = typer.Option(KindOpt.any, help="kind of finding"),
            label: str = typer.Option(None, help="objection category, competitor or message id"),
            role: RoleOpt = typer.Option(None, help="who said it"),
            outcome: Outcome = typer.Option(None, help="how the call's deal ended"),
            competitor: str = typer.Option(None, help="only calls in which the customer named this competitor"),
            rep: str = typer.Option(None, help="only this rep's calls"),
+           speaker: str = typer.Option(None, help="only what this person said (a speaker's name, or a rep's)"),
            since: str = typer.Option(None, metavar="YYYY-MM-DD", help="calls on or after this date"),
            until: str = typer.Option(None, metavar="YYYY-MM-DD", help="calls on or before this date"),
            scope: ScopeOpt = typer.Option(ScopeOpt.findings, help="search findings, or every utterance"),
            limit: int = typer.Option(10, min=1, max=200, help="how many hits"),
            as_json: bool = typer.Option(False, "--json", help="print the hits as JSON")) -> None:
-    """Quotes closest in meaning to QUERY, with call, mm:ss, speaker and deal outcome.
+    """Quotes that match QUERY, in meaning or as written, with call, mm:ss, speaker and deal outcome; hits below
+    search.min_score are dropped as unrelated.
 
-    Example: winloss search "too expensive" --kind objection --outcome lost
+    Example: winloss search '"too expensive"' --speaker Tom --outcome lost
     """
     from winloss.pipeline.insight.queries import search as run_search
 
     st = state(ctx)
-    filters = _filters(kind, label, role, outcome, competitor, rep, since, until)
-    hits = run_search(st.store, st.index, query, filters, limit=limit, scope=scope.value)
+    filters = _filters(kind, label, role, outcome, competitor, rep, since, until, speaker)
+    hits = run_search(st.store, st.index, query, filters, limit=limit, scope=scope.value, tuning=st.settings.search)
     if as_json:
         print_json([h.model_dump(mode="json") for h in hits])
     elif not hits:

@@ -135,6 +135,14 @@ class DeliverySettings(_Section):
     backoff_s: float = Field(2, ge=0)
 
 
+class SearchSettings(_Section):
+    min_score: float = Field(0.3, ge=0, le=1, description="hits scoring below this are dropped as unrelated")
+    exact_weight: float = Field(0.3, ge=0, le=1, description="added to a hit's semantic score, times the share of "
+                                "the query's words (and quoted phrases) it contains as written")
+    candidates: int = Field(3, ge=1, le=20, description="each side fetches this many times the asked-for hits "
+                            "before the two are merged and cut")
+
+
 class ReportSettings(_Section):
     min_sample: int = Field(5, ge=1, description="fewer deals than this: counts shown, no claim made")
     alpha: float = Field(0.1, gt=0, lt=1, description="Fisher's exact p below this: a difference is reported")
@@ -146,6 +154,10 @@ class ReportSettings(_Section):
     delivery: DeliverySettings = DeliverySettings()
     quotes_per_finding: int = Field(3, ge=1, le=20)
     out_dir: str = "reports"
+    media_base_url: str = Field("", description="web server or bucket prefix the recordings are served from; "
+                                "reports and call pages link recordings outside their folder through it")
+    media_root: str = Field("", description="the local folder media_base_url serves (links keep the path below "
+                            "it); empty: the base URL serves the files by name")
 
 
 class Settings(BaseSettings):
@@ -162,6 +174,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     privacy: PrivacySettings = PrivacySettings()
     report: ReportSettings = ReportSettings()
+    search: SearchSettings = SearchSettings()
     config_file: Path | None = Field(None, exclude=True)
     config_origin: str | None = Field(None, exclude=True, description="how config_file was found (discovery.py)")
 

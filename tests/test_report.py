@@ -17,6 +17,7 @@ from winloss.pipeline.insight.insights import compute
 from winloss.pipeline.playbook import load_playbook
 from winloss.pipeline.providers.llm import LLMClient
 from winloss.pipeline.render.deliver import WEBHOOK_URL
+from winloss.pipeline.render.links import MediaLinks
 from winloss.pipeline.render.report import render
 from winloss.pipeline.render.weekly import DeliveryFailed, weekly_report
 from winloss.pipeline.storage.store import Store
@@ -60,7 +61,8 @@ def test_json_and_html_carry_the_same_numbers(insights):
     page = render(data, "html", playbook)
     assert page.count("<svg class='chart rates'") == 3 and "<svg class='chart trend'" in page
     assert "14% (3%–51%)" in page and "<script" not in page and "http" not in page.replace("http://www.w3.org", "")
-    assert re.search(r"<a class='quote' href='file:///[^']+\.txt#t=\d+'>", page)
+    # A page that travels alone links no local file: its quotes name the call and time, unlinked.
+    assert "file:" not in page and "<a class='quote'" not in page and "<span class='quote'>call_" in page
 
 
 def test_an_llm_narrative_keeps_only_sentences_whose_numbers_exist(insights):
@@ -179,7 +181,7 @@ def test_the_html_report_in_headless_chromium(insights, browser, tmp_path):
 
     data, playbook = insights
     path = tmp_path / "report.html"
-    path.write_text(render(data, "html", playbook), encoding="utf-8")
+    path.write_text(render(data, "html", playbook, links=MediaLinks.for_page(path)), encoding="utf-8")
     page, errors = open_page(browser, path, "report.png")
     assert errors == []
     assert page.locator("svg.chart.rates").count() == 3 and page.locator("svg.chart.trend").count() == 1

@@ -20,6 +20,9 @@ from winloss.pipeline.models import mmss
 from winloss.pipeline.playbook import Playbook
 from winloss.pipeline.providers.llm import LLMClient, Prompt
 from winloss.pipeline.redact import Redactor
+from winloss.pipeline.settings import SearchSettings
+from winloss.pipeline.storage import fulltext
+from winloss.pipeline.storage.fulltext import TextQuery
 from winloss.pipeline.storage.index import FINDINGS, UTTERANCES, Index
 from winloss.pipeline.storage.store import Store
 
@@ -35,6 +38,7 @@ class Filters(BaseModel):
     rep: str | None = None
     since: dt.date | None = None
     until: dt.date | None = None
+    speaker: str | None = None  # a person's name: a named speaker, or a rep by the calls' rep name
 
     def index_where(self) -> dict[str, str]:
         where = {"kind": None if self.kind == "any" else self.kind, "label": self.label, "role": self.role}
@@ -46,7 +50,9 @@ class Filters(BaseModel):
 
 
 class SearchHit(BaseModel):
-    score: float
+    score: float  # semantic similarity plus the exact-match bonus: what hits are ranked and cut by
+    semantic: float | None = None  # the index's similarity alone
+    exact: bool = False  # the store's full-text search matched it
     collection: str
     call_id: str
     file: str
@@ -58,6 +64,7 @@ class SearchHit(BaseModel):
     label: str | None = None
     status: str | None = None
     role: str
+    speaker: str | None = None
     at: str
     start: float
     quote: str
@@ -70,20 +77,45 @@ def _require_words(text: str, what: str) -> None:
 
 
 def search(store: Store, index: Index, query: str, filters: Filters, limit: int = 10,
-           scope: Literal["findings", "utterances"] = "findings") -> list[SearchHit]:
+           scope: Literal["findings", "utterances"] = "findings", tuning: SearchSettings | None = None
+           ) -> list[SearchHit]:
+    """Hybrid search: the index's closest documents and the store's full-text matches, merged, each scored
+    `semantic + exact_weight × share of the query's terms it contains`, cut at `min_score`. "Quoted phrases" must
+    appear as written; `filters.speaker` keeps what that person said."""
     _require_words(query, "search")
+    tuning = tuning or SearchSettings()
+    text, plain_query = TextQuery.parse(query), " ".join(query.replace('"', " ").split())
     collection = FINDINGS if scope == "findings" else UTTERANCES
     where = filters.index_where() if scope == "findings" else {"role": filters.role} if filters.role else {}
-    hits = index.search(query, collection=collection, limit=limit, where=where, call_ids=filters.call_ids(store))
-    facts = store.call_facts({h.metadata["call_id"] for h in hits})
+    call_ids = filters.call_ids(store)
+    said: set[tuple[str, int]] | None = None
+    if filters.speaker:
+        said = fulltext.utterance_keys(store.engine, fulltext.spoken_by(store.engine, filters.speaker))
+        call_ids = sorted({c for c, _ in said} & (set(call_ids) if call_ids is not None else {c for c, _ in said}))
+    fetch = limit * tuning.candidates
+    semantic = index.search(plain_query, collection=collection, limit=fetch, where=where,
+                            call_ids=call_ids)
+    seen = {h.id for h in semantic}
+    exact_ids = fulltext.exact(store.engine, text, scope, fetch if said is None else fetch * 4, call_ids,
+                               role=filters.role, kind=where.get("kind"), label=where.get("label"))
+    hits = semantic + index.scored(plain_query, collection, [i for i in exact_ids if i not in seen])
+    if said is not None:
+        hits = [h for h in hits if (h.metadata["call_id"], h.metadata["utterance_index"]) in said]
+    if text.phrases:
+        hits = [h for h in hits if text.has_phrases(h.text)]
+    scored = sorted(((min(1.0, round(h.score + tuning.exact_weight * text.coverage(h.text), 4)), h) for h in hits),
+                    key=lambda sh: -sh[0])
+    kept = [(score, h) for score, h in scored if score >= tuning.min_score][:limit]
+    facts = store.call_facts({h.metadata["call_id"] for _, h in kept})
     out = []
-    for h in hits:
+    for score, h in kept:
         m, call = h.metadata, facts.get(h.metadata["call_id"], {})
-        out.append(SearchHit(score=h.score, collection=collection, call_id=m["call_id"],
-                             file=(call.get("path") or "").rsplit("/", 1)[-1], date=call.get("date"),
-                             rep=call.get("rep"), deal_id=call.get("deal_id"), outcome=call.get("outcome"),
-                             kind=m.get("kind"), label=m.get("label"), status=m.get("status") or None,
-                             role=m["role"], at=mmss(m["start"]), start=m["start"], quote=h.text))
+        out.append(SearchHit(score=score, semantic=h.score, exact=h.id in exact_ids, collection=collection,
+                             call_id=m["call_id"], file=(call.get("path") or "").rsplit("/", 1)[-1],
+                             date=call.get("date"), rep=call.get("rep"), deal_id=call.get("deal_id"),
+                             outcome=call.get("outcome"), kind=m.get("kind"), label=m.get("label"),
+                             status=m.get("status") or None, role=m["role"], speaker=m.get("speaker") or None,
+                             at=mmss(m["start"]), start=m["start"], quote=h.text))
     return out
 
 
@@ -130,15 +162,18 @@ def infer_filters(question: str, playbook: Playbook, base: Filters) -> Filters:
     return base.model_copy(update=update)
 
 
+_ASK = SearchSettings(min_score=0, exact_weight=0)  # ask keeps what is near its best match itself (below)
+
+
 def ask(store: Store, index: Index, question: str, playbook: Playbook, base: Filters | None = None,
         limit: int = 30) -> Answer:
     """The evidence for an answer: the closest findings within the inferred filters, grouped into themes."""
     _require_words(question, "ask")
     filters = infer_filters(question, playbook, base or Filters())
-    evidence = search(store, index, question, filters, limit=limit)
+    evidence = search(store, index, question, filters, limit=limit, tuning=_ASK)
     if not evidence and filters != (base or Filters()):  # the inferred filters were too narrow
         filters = base or Filters()
-        evidence = search(store, index, question, filters, limit=limit)
+        evidence = search(store, index, question, filters, limit=limit, tuning=_ASK)
     if evidence and filters.competitor is None:  # keep what is about the question: near the best match
         floor = max(0.2, evidence[0].score - 0.3)
         evidence = [h for h in evidence if h.score >= floor]

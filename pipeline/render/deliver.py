@@ -54,18 +54,21 @@ def _retry(channel: str, target: str, attempts: int, backoff_s: float, send: Cal
     return Delivery(channel=channel, target=target, ok=False, attempts=attempts, error=error)
 
 
-def email(files: list[Path], subject: str, settings: DeliverySettings) -> Delivery:
-    """One message: the HTML report as the body (Markdown as the plain alternative), every file attached."""
+def email(files: list[Path], subject: str, settings: DeliverySettings, html: str | None = None) -> Delivery:
+    """One message: the HTML report as the body (Markdown as the plain alternative), every file attached. `html`
+    is the HTML report as it travels (links only through the media base URL): body and attachment both, in place of
+    the written file, whose links are relative to the folder it sits in."""
     msg = EmailMessage()
     msg["Subject"], msg["From"], msg["To"] = subject, settings.email_from, ", ".join(settings.email_to)
     by_suffix = {f.suffix: f for f in files}
     msg.set_content(by_suffix[".md"].read_text(encoding="utf-8") if ".md" in by_suffix else subject)
     if ".html" in by_suffix:
-        msg.add_alternative(by_suffix[".html"].read_text(encoding="utf-8"), subtype="html")
+        msg.add_alternative(html or by_suffix[".html"].read_text(encoding="utf-8"), subtype="html")
     for f in files:
         kind, _ = mimetypes.guess_type(f.name)
         maintype, subtype = (kind or "application/octet-stream").split("/", 1)
-        msg.add_attachment(f.read_bytes(), maintype=maintype, subtype=subtype, filename=f.name)
+        content = html.encode() if html and f.suffix == ".html" else f.read_bytes()
+        msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=f.name)
 
     def send() -> None:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.timeout_s) as smtp:
@@ -97,12 +100,13 @@ def webhook(text: str, url: str, settings: DeliverySettings) -> Delivery:
     return _retry("webhook", shown, settings.attempts, settings.backoff_s, send, secret=url)
 
 
-def deliver(files: list[Path], subject: str, summary: str, settings: DeliverySettings) -> list[Delivery]:
+def deliver(files: list[Path], subject: str, summary: str, settings: DeliverySettings,
+            html: str | None = None) -> list[Delivery]:
     """Every configured channel; none configured is an empty list (the files in the report folder are the
     delivery)."""
     out = []
     if settings.email_to:
-        out.append(email(files, subject, settings))
+        out.append(email(files, subject, settings, html))
     if url := os.environ.get(WEBHOOK_URL):
         out.append(webhook(summary, url, settings))
     return out

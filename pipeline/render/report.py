@@ -4,7 +4,6 @@ JSON. The three carry the same numbers; every row lists its best quotes."""
 from __future__ import annotations
 
 import contextlib
-import html
 import json
 import re
 from pathlib import Path
@@ -14,6 +13,9 @@ from winloss.pipeline.insight.insights import Insights, Quote, Row
 from winloss.pipeline.insight.narrative import Narrative, offline, p_text, pct
 from winloss.pipeline.insight.stats import Contrast
 from winloss.pipeline.playbook import Playbook
+from winloss.pipeline.render.callpage import recording_of
+from winloss.pipeline.render.links import MediaLinks
+from winloss.pipeline.render.templating import render_template
 
 FORMATS = ("md", "html", "json")
 TITLES = {"objection": "Objections", "competitor": "Competitors (customer-said)", "message": "Marketing messages"}
@@ -159,133 +161,89 @@ def render_markdown(insights: Insights, playbook: Playbook | None = None, narrat
 
 
 # ------------------------------------------------------------------------------------------------------ HTML
-CSS = """
-body{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
-td:first-child,th:first-child{text-align:left}.noclaim{color:#888}
-blockquote{border-left:3px solid #89a;margin:.3rem 0;padding-left:.6rem}
-a.quote{color:#245;text-decoration:none}a.quote:hover{text-decoration:underline}
-svg text{font:12px system-ui,sans-serif}figure{margin:1rem 0}figcaption{color:#555;font-size:.9rem}
-"""
+# The page itself is templates/report.html.j2 (autoescaped); here are the numbers it draws: chart geometry and
+# the text of each cell, computed once so the template only places them.
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
+TREND_SERIES = 4  # more lines than this in one small chart cross into a tangle nobody reads
+CHAR_W = 7.0  # px per character of the 12px chart font: spacing labels apart without a browser to measure them
 
 
-def _esc(text: object) -> str:
-    return html.escape(str(text))
-
-
-def quote_href(q: Quote) -> str:
-    """The call's own file, at the quote's second (media fragment): opens the recording where it was said."""
-    if not q.path:
-        return "#"
-    return f"{Path(q.path).resolve().as_uri()}#t={int(q.start)}"
-
-
-def rate_chart(rows: list[Row], baseline: float | None) -> str:
+def rate_chart(rows: list[Row], baseline: float | None) -> dict | None:
     """Horizontal win-rate bars with their 95% interval; rows below the minimum sample are drawn grey."""
     rows = [r for r in rows if r.contrast and r.contrast.interval]
     if not rows:
-        return ""
+        return None
     left, width, bar, gap = 260, 420, 14, 8
     height = len(rows) * (bar + gap) + 30
-    x = lambda v: left + v * width  # noqa: E731
-    parts = [f"<svg class='chart rates' role='img' width='{left + width + 60}' height='{height}' "
-             f"xmlns='http://www.w3.org/2000/svg'>"]
+    x = lambda v: round(left + v * width, 1)  # noqa: E731
+    bars = []
     for i, r in enumerate(rows):
-        y = 10 + i * (bar + gap)
         c = r.contrast
-        colour = "#4a7fb5" if c.claim else "#bbb"
         lo, hi = c.interval
         label = row_title(r, None)
-        parts += [f"<text x='{left - 8}' y='{y + bar - 3}' text-anchor='end'>{_esc(label[:38])}</text>",
-                  f"<rect x='{left}' y='{y}' width='{(c.win_rate_with or 0) * width:.1f}' height='{bar}' "
-                  f"fill='{colour}'><title>{_esc(label)}: {pct(c.win_rate_with)} "
-                  f"({c.with_won} of {c.with_won + c.with_lost}), 95% CI {pct(lo)}–{pct(hi)}</title></rect>",
-                  f"<line x1='{x(lo):.1f}' x2='{x(hi):.1f}' y1='{y + bar / 2}' y2='{y + bar / 2}' stroke='#222'/>",
-                  f"<line x1='{x(lo):.1f}' x2='{x(lo):.1f}' y1='{y + 2}' y2='{y + bar - 2}' stroke='#222'/>",
-                  f"<line x1='{x(hi):.1f}' x2='{x(hi):.1f}' y1='{y + 2}' y2='{y + bar - 2}' stroke='#222'/>",
-                  f"<text x='{left + width + 6}' y='{y + bar - 3}'>{pct(c.win_rate_with)}</text>"]
-    if baseline is not None:
-        parts.append(f"<line x1='{x(baseline):.1f}' x2='{x(baseline):.1f}' y1='4' y2='{height - 20}' "
-                     f"stroke='#c33' stroke-dasharray='4 3'/><text x='{x(baseline):.1f}' y='{height - 6}' "
-                     f"text-anchor='middle' fill='#c33'>overall {pct(baseline)}</text>")
-    parts.append("</svg>")
-    return "".join(parts)
+        bars.append({"y": 10 + i * (bar + gap), "label": label, "short": label[:38],
+                     "colour": "#4a7fb5" if c.claim else "#bbb", "width": round((c.win_rate_with or 0) * width, 1),
+                     "rate": pct(c.win_rate_with), "won": c.with_won, "closed": c.with_won + c.with_lost,
+                     "lo": pct(lo), "hi": pct(hi), "x_lo": x(lo), "x_hi": x(hi)})
+    return {"left": left, "width": width, "bar": bar, "height": height, "bars": bars,
+            "baseline": None if baseline is None else {"x": x(baseline), "text": f"overall {pct(baseline)}"}}
 
 
-def trend_chart(trend: list[dict]) -> str:
-    """Calls per week for the most frequent objections and competitors, one line each."""
+def trend_chart(trend: list[dict], series_max: int = TREND_SERIES) -> dict | None:
+    """Calls per week for the few most frequent themes, one line each, named in a legend beside the chart; week
+    labels thinned so no two overlap."""
     weeks = sorted({t["week"] for t in trend})
     if len(weeks) < 2:
-        return ""
-    series: dict[tuple[str, str], dict[str, int]] = {}
+        return None
+    counts: dict[tuple[str, str], dict[str, int]] = {}
     for t in trend:
-        series.setdefault((t["kind"], t["label"]), {})[t["week"]] = t["calls"]
-    top = max(t["calls"] for t in trend)
+        counts.setdefault((t["kind"], t["label"]), {})[t["week"]] = t["calls"]
+    ranked = sorted(counts, key=lambda k: (-sum(counts[k].values()), k))[:series_max]
+    top = max(max(counts[k].values()) for k in ranked)
     left, width, height = 40, 560, 180
-    x = lambda i: left + i * width / (len(weeks) - 1)  # noqa: E731
-    y = lambda v: 10 + height - v * height / top  # noqa: E731
-    parts = [f"<svg class='chart trend' role='img' width='{left + width + 190}' height='{height + 40}' "
-             f"xmlns='http://www.w3.org/2000/svg'>",
-             f"<line x1='{left}' x2='{left + width}' y1='{y(0)}' y2='{y(0)}' stroke='#999'/>",
-             f"<text x='{left - 6}' y='{y(top) + 4}' text-anchor='end'>{top}</text>",
-             f"<text x='{left - 6}' y='{y(0) + 4}' text-anchor='end'>0</text>"]
-    parts += [f"<text x='{x(i):.1f}' y='{height + 32}' text-anchor='middle'>{_esc(w)}</text>"
-              for i, w in enumerate(weeks) if len(weeks) <= 8 or i % 2 == 0]
-    for n, ((kind, label), counts) in enumerate(sorted(series.items())):
-        colour = COLOURS[n % len(COLOURS)]
-        points = " ".join(f"{x(i):.1f},{y(counts.get(w, 0)):.1f}" for i, w in enumerate(weeks))
-        parts += [f"<polyline fill='none' stroke='{colour}' stroke-width='2' points='{points}'>"
-                  f"<title>{_esc(kind)} {_esc(label)}</title></polyline>",
-                  f"<text x='{left + width + 10}' y='{20 + n * 16}' fill='{colour}'>{_esc(kind)}: {_esc(label)}</text>"]
-    parts.append("</svg>")
-    return "".join(parts)
+    x = lambda i: round(left + i * width / (len(weeks) - 1), 1)  # noqa: E731
+    y = lambda v: round(10 + height - v * height / top, 1)  # noqa: E731
+    step = 1
+    while step * width / (len(weeks) - 1) < CHAR_W * max(map(len, weeks)) + 8:
+        step += 1
+    series = [{"kind": kind, "label": label, "colour": COLOURS[n % len(COLOURS)],
+               "total": sum(counts[(kind, label)].values()),
+               "points": " ".join(f"{x(i)},{y(counts[(kind, label)].get(w, 0))}" for i, w in enumerate(weeks))}
+              for n, (kind, label) in enumerate(ranked)]
+    return {"left": left, "width": width, "height": height, "top": top, "y_top": y(top), "y_zero": y(0),
+            "weeks": [{"x": x(i), "text": w} for i, w in enumerate(weeks) if i % step == 0],
+            "series": series, "hidden": len(counts) - len(ranked)}
 
 
-def render_html(insights: Insights, playbook: Playbook | None = None, narrative: Narrative | None = None) -> str:
+def _row_cells(r: Row, playbook: Playbook | None, min_sample: int) -> dict:
+    c = r.contrast
+    return {"title": row_title(r, playbook), "claim": bool(c and c.claim), "calls": r.calls, "deals": r.deals,
+            "won": r.won, "lost": r.lost, "open": r.open, "rate": f"{pct(r.win_rate)} ({_interval(c)})",
+            "without": pct(c.win_rate_without) if c else "–", "lift": _lift(c), "verdict": verdict(c, min_sample),
+            "change": _change(r), "reviewed": reviewed(r)}
+
+
+def _quote(q: Quote, links: MediaLinks) -> dict:
+    """A quote's cells; its link opens the call's recording (the one beside an imported transcript when there is
+    one, else the transcript) at the quote's second."""
+    media = (recording_of(Path(q.path)) or q.path) if q.path else None
+    return {"text": q.text, "said_by": said_by(q), "href": links.href(media, q.start), "call": q.call, "at": q.at,
+            "date": q.date or "undated", "outcome": q.outcome}
+
+
+def render_html(insights: Insights, playbook: Playbook | None = None, narrative: Narrative | None = None,
+                links: MediaLinks | None = None) -> str:
+    """The report as one HTML page; `links` says where its quotes link the calls (None: a page that travels alone,
+    so only served links)."""
     title, facts, story = _header(insights, narrative)
-    cov = insights.coverage
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{_esc(title)}</title>"
-             f"<style>{CSS}</style></head><body>", f"<h1>{_esc(title)}</h1>"]
-    parts += [f"<p class='coverage'>{_esc(f)}</p>" for f in facts]
-    if cov.failed:
-        parts.append(f"<p><b>{len(cov.failed)} file(s) failed in the last run:</b></p><ul>" + "".join(
-            f"<li><code>{_esc(f['path'])}</code>: {_esc(f['problem'])}</li>" for f in cov.failed) + "</ul>")
-    parts += ["<h2>Summary</h2>", f"<p class='narrative'>{_esc(' '.join(story))}</p>"]
-    if trend := trend_chart(insights.trend):
-        parts.append(f"<figure>{trend}<figcaption>Calls per week for the most frequent objections and "
-                     f"competitors.</figcaption></figure>")
-    for kind, rows in _sections(insights):
-        parts.append(f"<h2>{TITLES[kind]}</h2>")
-        if not rows:
-            parts.append("<p>Nothing found in this period.</p>")
-            continue
-        if chart := rate_chart(rows, cov.baseline_win_rate):
-            parts.append(f"<figure>{chart}<figcaption>Win rate of closed deals where it came up, with its 95% "
-                         f"interval; the dashed line is the overall win rate; grey rows are below the minimum "
-                         f"sample.</figcaption></figure>")
-        parts.append("<table><tr><th></th><th>calls</th><th>deals</th><th>won</th><th>lost</th><th>open</th>"
-                     "<th>win rate (95% CI)</th><th>without</th><th>lift</th><th>verdict</th><th>change</th>"
-                     "<th>precision (reviewed)</th></tr>")
-        for r in rows:
-            c = r.contrast
-            cls = "" if c and c.claim else " class='noclaim'"
-            parts.append(f"<tr{cls}><td>{_esc(row_title(r, playbook))}</td><td>{r.calls}</td><td>{r.deals}</td>"
-                         f"<td>{r.won}</td><td>{r.lost}</td><td>{r.open}</td>"
-                         f"<td>{pct(r.win_rate)} ({_interval(c)})</td><td>{pct(c.win_rate_without) if c else '–'}</td>"
-                         f"<td>{_lift(c)}</td>"
-                         f"<td>{_esc(verdict(c, insights.min_sample))}</td><td>{_change(r)}</td>"
-                         f"<td>{_esc(reviewed(r))}</td></tr>")
-        parts.append("</table>")
-        for r in rows:
-            if not r.quotes:
-                continue
-            parts.append(f"<h3>{_esc(row_title(r, playbook))}</h3>")
-            parts += [f"<blockquote>“{_esc(q.text)}” — {_esc(said_by(q))}, "
-                      f"<a class='quote' href='{_esc(quote_href(q))}'>{_esc(q.call)} @ {q.at}</a>, "
-                      f"{q.date or 'undated'}, deal {_esc(q.outcome)}</blockquote>" for q in r.quotes]
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    links = links or MediaLinks()
+    sections = [{"title": TITLES[kind], "rows": [_row_cells(r, playbook, insights.min_sample) for r in rows],
+                 "chart": rate_chart(rows, insights.coverage.baseline_win_rate),
+                 "quoted": [{"title": row_title(r, playbook), "quotes": [_quote(q, links) for q in r.quotes]}
+                            for r in rows if r.quotes]}
+                for kind, rows in _sections(insights)]
+    return render_template("report.html.j2", title=title, facts=facts, failed=insights.coverage.failed,
+                           story=" ".join(story), trend=trend_chart(insights.trend), sections=sections)
 
 
 def check_writable(path: Path, what: str = "report") -> None:
@@ -313,10 +271,11 @@ def write_file(path: Path, text: str, what: str = "report") -> Path:
     return path
 
 
-def render(insights: Insights, fmt: str, playbook: Playbook | None = None, narrative: Narrative | None = None) -> str:
+def render(insights: Insights, fmt: str, playbook: Playbook | None = None, narrative: Narrative | None = None,
+           links: MediaLinks | None = None) -> str:
     if fmt == "json":  # the Insights fields at the top level, and the narrative the other formats show
         story = narrative or Narrative(sentences=offline(insights), engine="offline")
         return json.dumps({**insights.model_dump(mode="json"), "narrative": story.model_dump(mode="json")}, indent=2)
     if fmt == "html":
-        return render_html(insights, playbook, narrative)
+        return render_html(insights, playbook, narrative, links)
     return render_markdown(insights, playbook, narrative)

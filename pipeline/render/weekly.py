@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from winloss.pipeline.errors import WinlossError
 from winloss.pipeline.insight import insights, narrative
 from winloss.pipeline.render import deliver, report
+from winloss.pipeline.render.links import MediaLinks
 from winloss.pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class ReportRun(BaseModel):
     summary: str = ""  # the title and the narrative: what a chat webhook shows
     deliveries: list[deliver.Delivery] = []
     narrative_engine: str = "offline"
+    email_html: str | None = None  # the HTML report as it travels by email: no link that needs this disk
 
 
 class DeliveryFailed(WinlossError):
@@ -67,19 +69,23 @@ def write_report(app: App, since: dt.date | None, until: dt.date | None, formats
                             settings.report.alpha, [m.id for m in playbook.messages],
                             target_precision=settings.extraction.target_precision)
     story = _narrative(app, data)
-    files = []
+    files, email_html = [], None
     for fmt in formats:
         path = out if out is not None and len(formats) == 1 else (
             settings.data_dir / settings.report.out_dir / f"winloss-{since or 'start'}-{until or 'today'}.{fmt}")
-        files.append(report.write_file(path, report.render(data, fmt, playbook, story)))
+        links = MediaLinks.for_page(path, settings.report.media_base_url, settings.report.media_root)
+        files.append(report.write_file(path, report.render(data, fmt, playbook, story, links)))
+        if fmt == "html":
+            email_html = report.render(data, fmt, playbook, story, links.travelling())
     sentences = story.sentences if story else narrative.offline(data)
     summary = (f"*Win/loss report {since or 'start'} to {until or 'today'}*\n{chat_text(' '.join(sentences))}\n"
                f"Files: {chat_text(', '.join(str(f) for f in files))}")
-    return ReportRun(files=files, summary=summary, narrative_engine=story.engine if story else "offline")
+    return ReportRun(files=files, summary=summary, narrative_engine=story.engine if story else "offline",
+                     email_html=email_html)
 
 
 def deliver_report(settings: Settings, run: ReportRun, subject: str) -> ReportRun:
-    deliveries = deliver.deliver(run.files, subject, run.summary, settings.report.delivery)
+    deliveries = deliver.deliver(run.files, subject, run.summary, settings.report.delivery, run.email_html)
     return run.model_copy(update={"deliveries": deliveries})
 
 

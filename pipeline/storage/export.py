@@ -1,4 +1,5 @@
-"""`winloss export`: findings, calls and deals joined to what a spreadsheet needs, as JSON lines or CSV.
+"""`winloss export`: findings, calls and deals joined to what a spreadsheet or BI tool needs, as JSON lines, CSV
+or Parquet (typed columns; needs pyarrow, the `parquet` extra).
 
 CSV is opened by spreadsheets, which run a cell that starts with `=`, `+`, `-`, `@` (or a tab or carriage return
 before one) as a formula: a quote such as "=HYPERLINK(...)" said on a call, or a rep's name typed into the CRM,
@@ -12,11 +13,12 @@ import datetime as dt
 import io
 import json
 from collections.abc import Iterable
+from pathlib import Path
 
 from winloss.pipeline.errors import WinlossError
 
 TABLES = ("findings", "calls", "deals")
-FORMATS = ("jsonl", "csv")
+FORMATS = ("jsonl", "csv", "parquet")
 
 # The columns of each table, in order; findings' JSON lines also carry every field of FlatFinding.
 COLUMNS = {
@@ -61,4 +63,52 @@ def render(items: Iterable[dict], table: str, fmt: str) -> str:
         for r in items:
             writer.writerow({k: guard(_plain(v)) if v is not None else "" for k, v in r.items()})
         return buf.getvalue()
+    if fmt == "parquet":
+        raise WinlossError("Parquet is binary: give --out FILE.parquet")
     raise WinlossError(f"cannot write {fmt!r}: choose one of {', '.join(FORMATS)}")
+
+
+# Parquet columns by type, so a column that happens to be all empty is still typed for the BI tool reading it.
+_DATES = {"date", "close_date"}
+_FLOATS = {"start", "end", "confidence", "duration", "amount"}
+_INTS = {"utterance_index", "findings", "calls"}
+_BOOLS = {"answered", "accepted"}
+
+
+def _schema(table: str):
+    import pyarrow as pa
+
+    def kind(name: str):
+        if name in _DATES:
+            return pa.date32()
+        if name in _FLOATS:
+            return pa.float64()
+        if name in _INTS:
+            return pa.int64()
+        return pa.bool_() if name in _BOOLS else pa.string()
+
+    return pa.schema([(name, kind(name)) for name in COLUMNS[table]])
+
+
+def write_parquet(items: list[dict], table: str, path: Path) -> Path:
+    """The rows as one Parquet file, written whole (through a `.tmp` beside it) or not at all."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise WinlossError("Parquet export needs pyarrow: pip install 'winloss[parquet]' (or pyarrow), or choose "
+                           "--format csv or jsonl") from None
+    from winloss.pipeline.render.report import check_writable
+
+    check_writable(path, f"{table} export")
+    columns = {name: [r.get(name) for r in items] for name in COLUMNS[table]}
+    data = pa.Table.from_pydict(columns, schema=_schema(table))
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(data, tmp)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise WinlossError(f"{path}: cannot write the {table} export: {exc.strerror or exc}") from None
+    return path

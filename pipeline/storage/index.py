@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import chromadb
+import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.config import Settings as ChromaSettings
 from chromadb.utils.embedding_functions import register_embedding_function
@@ -216,6 +217,20 @@ class Index:
         return [Hit(id=i, collection=collection, text=doc, score=round(1 - dist, 4), metadata=meta)
                 for i, doc, dist, meta in zip(res["ids"][0], res["documents"][0], res["distances"][0],
                                               res["metadatas"][0], strict=True)]
+
+    def scored(self, query: str, collection: str, ids: list[str]) -> list[Hit]:
+        """The given documents with their similarity to `query`, scored as `search` scores (1 - cosine distance),
+        from their stored vectors: what the exact side of a search found, placed on the semantic scale."""
+        if not ids:
+            return []
+        got = self.collections[collection].get(ids=ids, include=["embeddings", "documents", "metadatas"])
+        if not got["ids"]:
+            return []
+        q = np.asarray(self.ef([query])[0], dtype=float)
+        vectors = np.asarray(got["embeddings"], dtype=float)
+        cosine = vectors @ q / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(q) + 1e-12)
+        return [Hit(id=i, collection=collection, text=doc, score=round(float(c), 4), metadata=meta)
+                for i, doc, c, meta in zip(got["ids"], got["documents"], cosine, got["metadatas"], strict=True)]
 
     def counts(self) -> dict[str, int]:
         return {name: col.count() for name, col in self.collections.items()}

@@ -145,7 +145,7 @@ def _set_meta(conn: Connection, key: str, value: str | None) -> None:
 
 # The schema's history is Alembic revisions 0001, 0002, ... (package data beside this module's future home,
 # pipeline/storage/migrations); SCHEMA_VERSION is the number of the head revision.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 INDEX_STALE = "index_stale"  # meta key: why the index no longer matches the store's ids, until it is rebuilt
 LEGACY_VERSION = "schema_version"  # meta key where winloss before Alembic kept its hand-made schema number
 
