@@ -219,7 +219,7 @@ def _run(req: AnalyzeRequest, fan_out: FanOut) -> Outcomes:
                       labels=store.labels())
     ctx = RunContext(settings=settings, engines=engines, store=store, fingerprint=engines.fingerprint,
                      on_progress=req.on_progress)
-    planned, problems = plan(inputs.sources, store)
+    planned, problems = plan(inputs.sources, store, engines.objects)
     seen = {p.call.call_id for p in planned} | {o.call_id for o in problems if o.call_id}
     problems += missing(store, inputs.complete, seen)
     if req.on_total:

@@ -18,6 +18,7 @@ from .errors import BadInputError
 from .extract import Extractor, build_extractor, ground
 from .extract.learning import LearnedTrackers
 from .identity import make_call  # noqa: F401  (where callers have always found it)
+from .ingest.objects import Objects, is_object_url
 from .models import Call, CallAnalysis, Label, Transcript
 from .redact import Redactor
 from .settings import Playbook, Settings
@@ -70,6 +71,11 @@ class Engines:
         if self.settings.transcription.diarization == "none":
             return None
         return ResemblyzerEncoder()
+
+    @cached_property
+    def objects(self) -> Objects:
+        """Object storage, for calls named by s3:// URLs."""
+        return Objects(self.settings.storage.s3_endpoint_url)
 
     @property
     def company_terms(self) -> list[str]:
@@ -130,7 +136,16 @@ def spoken_language(speech: np.ndarray, engines: Engines) -> tuple[str, float] |
 
 
 def analyse_call(call: Call, engines: Engines, row: ManifestRow | None = None) -> CallAnalysis:
-    path = Path(call.path)
+    if not is_object_url(call.path):
+        return _analyse_file(call, Path(call.path), engines, row)
+    with engines.objects.local_copy(call.path) as local:  # readers and decoders take a file
+        try:
+            return _analyse_file(call, local, engines, row)
+        except BadInputError as exc:  # the problem names the object, not the temporary copy
+            raise BadInputError(call.path, exc.problem) from None
+
+
+def _analyse_file(call: Call, path: Path, engines: Engines, row: ManifestRow | None) -> CallAnalysis:
     note = None
     if call.media == "transcript":
         transcript = read_transcript(path, call.call_id, call.rep, row.roles if row else None)

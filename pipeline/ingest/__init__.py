@@ -1,0 +1,1 @@
+"""Getting calls in: where their files live and how they are read."""
