@@ -165,3 +165,33 @@ def test_killed_worker_costs_only_its_call(dask_cluster, chroma_server, manifest
         assert sorted(o.call_id for o in again if o.status == "analysed") == sorted(o.call_id for o in lost)
     # every call once, with the same findings, vectors and answers as the local run
     assert snapshot(settings) == local
+
+
+def test_prefect_runs_the_calls_on_the_dask_task_runner(dask_cluster, chroma_server, prefect_server, manifest, local,
+                                                       tmp_path):
+    """With a Prefect server the calls are task runs of the analyze_calls flow, on prefect-dask's DaskTaskRunner
+    pointed at the same scheduler: same calls and findings as the local run (six of the demo calls here)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    cluster, _ = dask_cluster
+    settings = on_cluster(tmp_path, cluster.scheduler_address, chroma_server, f"winloss_pdask_{os.getpid()}")
+    rows = manifest.read_text().splitlines()
+    six = tmp_path / "six.csv"
+    six.write_text("\n".join(rows[:7]) + "\n")
+    with temporary_settings({PREFECT_API_URL: prefect_server}):
+        outcomes = analyse(settings, six)
+        with get_client(sync_client=True) as client:
+            runs = client.read_task_runs()
+            flows = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(
+                any_=list({r.flow_run_id for r in runs if r.flow_run_id}))))
+    assert [o.status for o in outcomes] == ["analysed"] * 6, [o.problem for o in outcomes]
+    # the calls ran as Prefect task runs of one completed analyze_calls flow run
+    done = [r for r in runs if r.name.startswith("analyze call_") and r.state_type.value == "COMPLETED"]
+    assert len(done) == 6 and {f.state_type.value for f in flows} == {"COMPLETED"}
+    result = snapshot(settings)
+    ids = {o.call_id for o in outcomes}
+    assert result["calls"] == [c for c in local["calls"] if c[0] in ids]
+    assert result["findings"] == [f for f in local["findings"] if json.loads(f)["call_id"] in ids]
+    assert result["ok"]
