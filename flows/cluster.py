@@ -182,9 +182,10 @@ def on_dask(address: str):
 def mapped_on_dask(planned: list[Planned], ctx) -> list[CallOutcome]:
     """Each call a Prefect task run on the flow's DaskTaskRunner, told as it finishes."""
     from prefect.futures import as_completed
-    from prefect.utilities.annotations import quote
 
-    futures = analyze_call_on_worker.map(planned, unmapped(quote(job_of(ctx))))
+    # not quote()d as flows/analyze.py does for the local context: the annotation reaches a Dask worker as a bare
+    # tuple; the job is small, Prefect's walk over it for futures costs little
+    futures = analyze_call_on_worker.map(planned, unmapped(job_of(ctx)))
     by_future = {f.task_run_id: p for f, p in zip(futures, planned, strict=True)}
     done: dict[str, CallOutcome] = {}
     for future in as_completed(futures):

@@ -195,3 +195,15 @@ def test_prefect_runs_the_calls_on_the_dask_task_runner(dask_cluster, chroma_ser
     assert result["calls"] == [c for c in local["calls"] if c[0] in ids]
     assert result["findings"] == [f for f in local["findings"] if json.loads(f)["call_id"] in ids]
     assert result["ok"]
+
+
+def test_cluster_address_from_env_needs_a_shared_store_and_index(monkeypatch, manifest, tmp_path):
+    from winloss.pipeline.errors import ConfigError
+    from winloss.pipeline.settings import load_settings
+
+    monkeypatch.setenv("WINLOSS_ORCHESTRATION__DASK_ADDRESS", "tcp://127.0.0.1:8786")
+    settings = load_settings(CONFIG, data_dir=tmp_path / "data")
+    assert settings.orchestration.dask_address == "tcp://127.0.0.1:8786"
+    with pytest.raises(ConfigError, match=r"storage.database_url to a PostgreSQL URL and storage.chroma_url"):
+        analyse(settings, manifest)
+    assert not (tmp_path / "data" / "winloss.db").exists()  # refused before anything was written
