@@ -47,6 +47,15 @@ def fresh_database(admin_url: str, name: str) -> str:
     return sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
+def drop_database(admin_url: str, name: str) -> None:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
 def start_chroma(folder: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen([str(Path(sys.executable).with_name("chroma")), "run", "--path", str(folder),
@@ -92,7 +101,7 @@ def measure(workers: int, settings, manifest: Path, deals: Path, calls: int) -> 
 
     playbook = load_playbook(settings.playbook)
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0") as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster, set_as_default=False) as client:
         settings = settings.model_copy(update={"orchestration": settings.orchestration.model_copy(
             update={"dask_address": cluster.scheduler_address})})
         job = WorkerJob(settings=settings, playbook=playbook, fingerprint=Engines(settings, playbook).fingerprint)
@@ -138,6 +147,7 @@ def main() -> None:
                     "database_url": fresh_database(args.database_url, f"winloss_scale_{n}"),
                     "chroma_url": chroma_url})})
                 results.append(measure(n, settings, manifest, deals, args.calls))
+                drop_database(args.database_url, f"winloss_scale_{n}")
                 print(json.dumps(results[-1]), file=sys.stderr)
         finally:
             chroma.terminate()

@@ -166,7 +166,7 @@ def on_dask(address: str):
             futures = {client.submit(analyze_on_worker, p, job, key=f"analyze-{p.call.call_id}-{run}"): p
                        for p in planned}
             done: dict[str, CallOutcome] = {}
-            for future in as_completed(futures):
+            for future in as_completed(futures, loop=client.loop):  # this client's: there may be no default one
                 p = futures[future]
                 try:
                     outcome = future.result()

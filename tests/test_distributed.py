@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CONFIG, EXAMPLES, fresh_postgres
+from .conftest import CONFIG, EXAMPLES, POSTGRES_ENV, fresh_postgres
 
 pytestmark = pytest.mark.slow
 QUERIES = ["it is too expensive for our budget", "we already use another vendor", "how long does onboarding take"]
@@ -43,7 +43,7 @@ def dask_cluster():
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0") as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster, set_as_default=False) as client:
         yield cluster, client
 
 
@@ -94,6 +94,19 @@ def local(manifest, tmp_path_factory) -> dict:
     return snapshot(settings)
 
 
+@pytest.fixture()
+def database(request):
+    """A fresh PostgreSQL database for one test (skips without a server), dropped after it."""
+    import sqlalchemy as sa
+
+    name = f"winloss_{request.node.name.removeprefix('test_')[:20]}_{os.getpid()}"
+    yield fresh_postgres(name)
+    admin = sa.create_engine(os.environ[POSTGRES_ENV], isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:  # FORCE: the workers keep their connections open (their cached store)
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
 def on_cluster(tmp: Path, scheduler: str, chroma_url: str, database: str):
     """Settings that send the analysis to the cluster, with a fresh database and an empty index on the server."""
     import chromadb
@@ -104,7 +117,7 @@ def on_cluster(tmp: Path, scheduler: str, chroma_url: str, database: str):
         client.delete_collection(collection.name)
     settings = load_settings(CONFIG, data_dir=tmp / "data")
     return settings.model_copy(update={
-        "storage": settings.storage.model_copy(update={"database_url": fresh_postgres(database),
+        "storage": settings.storage.model_copy(update={"database_url": database,
                                                        "chroma_url": chroma_url}),
         "orchestration": settings.orchestration.model_copy(update={"dask_address": scheduler})})
 
@@ -119,9 +132,9 @@ def worker_contexts(client) -> dict[str, int]:
     return client.run(probe)
 
 
-def test_cluster_run_matches_local_run(dask_cluster, chroma_server, manifest, local, tmp_path):
+def test_cluster_run_matches_local_run(dask_cluster, chroma_server, manifest, local, database, tmp_path):
     cluster, client = dask_cluster
-    settings = on_cluster(tmp_path, cluster.scheduler_address, chroma_server, f"winloss_dist_{os.getpid()}")
+    settings = on_cluster(tmp_path, cluster.scheduler_address, chroma_server, database)
     told = []
     outcomes = analyse(settings, manifest, told.append)
     assert [o.status for o in outcomes] == ["analysed"] * 24, [o.problem for o in outcomes]
@@ -138,9 +151,9 @@ def test_cluster_run_matches_local_run(dask_cluster, chroma_server, manifest, lo
     assert worker_contexts(client) == loaded
 
 
-def test_killed_worker_costs_only_its_call(dask_cluster, chroma_server, manifest, local, tmp_path):
+def test_killed_worker_costs_only_its_call(dask_cluster, chroma_server, manifest, local, database, tmp_path):
     cluster, client = dask_cluster
-    settings = on_cluster(tmp_path, cluster.scheduler_address, chroma_server, f"winloss_kill_{os.getpid()}")
+    settings = on_cluster(tmp_path, cluster.scheduler_address, chroma_server, database)
     pids = client.run(os.getpid)
     killed: list[str] = []
 
@@ -168,7 +181,7 @@ def test_killed_worker_costs_only_its_call(dask_cluster, chroma_server, manifest
 
 
 def test_prefect_runs_the_calls_on_the_dask_task_runner(dask_cluster, chroma_server, prefect_server, manifest, local,
-                                                       tmp_path):
+                                                       database, tmp_path):
     """With a Prefect server the calls are task runs of the analyze_calls flow, on prefect-dask's DaskTaskRunner
     pointed at the same scheduler: same calls and findings as the local run (six of the demo calls here)."""
     from prefect.client.orchestration import get_client
@@ -176,7 +189,7 @@ def test_prefect_runs_the_calls_on_the_dask_task_runner(dask_cluster, chroma_ser
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     cluster, _ = dask_cluster
-    settings = on_cluster(tmp_path, cluster.scheduler_address, chroma_server, f"winloss_pdask_{os.getpid()}")
+    settings = on_cluster(tmp_path, cluster.scheduler_address, chroma_server, database)
     rows = manifest.read_text().splitlines()
     six = tmp_path / "six.csv"
     six.write_text("\n".join(rows[:7]) + "\n")
