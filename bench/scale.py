@@ -8,6 +8,7 @@ load their models first (timed apart: once per worker process), then the generat
 
     export WINLOSS_TEST_POSTGRES_URL=$(bash .ci/postgres.sh)
     .venv/bin/python bench/scale.py --calls 48 --workers 1 2
+    .venv/bin/python bench/scale.py --audio 6 --workers 1     # the first 6 demo recordings: audio per worker
 
 Prints one JSON object; figures and sizing go to docs/PERFORMANCE.md ("Scale-out on Dask").
 """
@@ -19,6 +20,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -81,7 +83,30 @@ def empty_index(url: str) -> None:
         client.delete_collection(collection.name)
 
 
-def warm(job) -> float:
+def demo_audio(folder: Path, n: int) -> Path:
+    """A manifest of the first `n` demo recordings (examples/calls), with their dates, reps and deals."""
+    import csv
+
+    with (ROOT / "examples" / "calls.csv").open() as fh:
+        rows = [r for r in csv.DictReader(fh) if r["path"].startswith("calls/")][:n]
+    for r in rows:
+        r["path"] = str(ROOT / "examples" / r["path"])
+    out = folder / "audio.csv"
+    with out.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return out
+
+
+def cpu_s(pid: int | None = None) -> float:
+    """CPU seconds (user + system) a process has used: this one by default."""
+    with open(f"/proc/{pid or os.getpid()}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def warm(job, audio: bool) -> float:
     """On a worker: build its cached engines, store and index and load the models; seconds it took."""
     from winloss.flows.cluster import worker_context
 
@@ -89,10 +114,12 @@ def warm(job) -> float:
     ctx = worker_context(job)
     ctx.engines.embedder.embed(["warm up"])
     _ = ctx.engines.extractor, ctx.index
+    if audio:
+        _ = ctx.engines.transcriber, ctx.engines.multilingual, ctx.engines.speaker_encoder
     return time.perf_counter() - t0
 
 
-def measure(workers: int, settings, manifest: Path, deals: Path, calls: int) -> dict:
+def measure(workers: int, settings, manifest: Path, deals: Path, calls: int, audio: bool, chroma_pid: int) -> dict:
     from distributed import Client, LocalCluster
     from winloss.flows.analyze import analyze_calls
     from winloss.flows.cluster import WorkerJob
@@ -105,16 +132,27 @@ def measure(workers: int, settings, manifest: Path, deals: Path, calls: int) -> 
         settings = settings.model_copy(update={"orchestration": settings.orchestration.model_copy(
             update={"dask_address": cluster.scheduler_address})})
         job = WorkerJob(settings=settings, playbook=playbook, fingerprint=Engines(settings, playbook).fingerprint)
-        loads = client.run(warm, job)
+        loads = client.run(warm, job, audio)
         load = os.getloadavg()[0]
+        # CPU seconds of each part, to tell a shortage of cores (other work on the machine) from waiting
+        before = {"workers": sum(client.run(cpu_s).values()), "coordinator": cpu_s(), "chroma": cpu_s(chroma_pid)}
         t0 = time.perf_counter()
-        outcomes = analyze_calls(settings, [], manifest=manifest, deals=deals)
+        outcomes = analyze_calls(settings, [], manifest=manifest, deals=deals, allow_outside=True)
         seconds = time.perf_counter() - t0
+        after = {"workers": sum(client.run(cpu_s).values()), "coordinator": cpu_s(), "chroma": cpu_s(chroma_pid)}
     statuses = [o.status for o in outcomes]
     assert statuses == ["analysed"] * calls, [o.problem for o in outcomes if o.status != "analysed"][:3]
+    from winloss.pipeline.store import Store
+
+    store = Store(settings.database_url)
+    audio_s = sum(c["duration"] for c in store.list_calls())
+    store.engine.dispose()
     return {"workers": workers, "calls": calls, "seconds": round(seconds, 1),
+            "audio_min": round(audio_s / 60, 1), "x_real_time": round(audio_s / seconds, 1),
             "calls_per_min": round(calls / seconds * 60, 1),
             "calls_per_min_per_worker": round(calls / seconds * 60 / workers, 1),
+            "median_call_s": statistics.median(o.seconds for o in outcomes if o.seconds is not None),
+            "cpu_s_per_call": {k: round((after[k] - before[k]) / calls, 3) for k in after},
             "model_load_s": sorted(round(s, 1) for s in loads.values()), "load_avg_1m_at_start": round(load, 2),
             "load_avg_1m_at_end": round(os.getloadavg()[0], 2)}
 
@@ -124,6 +162,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=48)
     parser.add_argument("--per-call", type=int, default=60, help="turns per generated call (about 10 minutes)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--audio", type=int, help="analyse the first N demo recordings instead of transcripts")
     parser.add_argument("--database-url", default=os.environ.get("WINLOSS_TEST_POSTGRES_URL"),
                         help="a PostgreSQL URL whose user may create databases (default: WINLOSS_TEST_POSTGRES_URL)")
     args = parser.parse_args()
@@ -135,7 +174,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "calls").mkdir()
-        manifest, deals, utterances = generate(work, args.calls, args.per_call)
+        if args.audio:
+            manifest, deals, utterances = demo_audio(work, args.audio), ROOT / "examples" / "deals.csv", 0
+            args.calls = args.audio
+        else:
+            manifest, deals, utterances = generate(work, args.calls, args.per_call)
         chroma, chroma_url = start_chroma(work / "chroma")
         results = []
         try:
@@ -146,7 +189,7 @@ def main() -> None:
                 settings = settings.model_copy(update={"storage": settings.storage.model_copy(update={
                     "database_url": fresh_database(args.database_url, f"winloss_scale_{n}"),
                     "chroma_url": chroma_url})})
-                results.append(measure(n, settings, manifest, deals, args.calls))
+                results.append(measure(n, settings, manifest, deals, args.calls, bool(args.audio), chroma.pid))
                 drop_database(args.database_url, f"winloss_scale_{n}")
                 print(json.dumps(results[-1]), file=sys.stderr)
         finally:
@@ -154,7 +197,8 @@ def main() -> None:
             chroma.wait(timeout=30)
     base = results[0]["calls_per_min"] / results[0]["workers"]
     print(json.dumps({
-        "corpus": {"calls": args.calls, "utterances": utterances, "turns_per_call": args.per_call},
+        "corpus": {"calls": args.calls, "audio": bool(args.audio), "utterances": utterances,
+                   "turns_per_call": None if args.audio else args.per_call},
         "runs": results,
         "speedup_vs_one_worker": {r["workers"]: round(r["calls_per_min"] / base, 2) for r in results},
         "cores": os.cpu_count(), "python": sys.version.split()[0],
