@@ -49,7 +49,13 @@ class WorkerJob:
 
 
 def require_shared_storage(settings: Settings) -> None:
-    """Workers in many processes, perhaps on many machines, need one store and one index they can all reach."""
+    """Workers in many processes, perhaps on many machines, need one store and one index they can all reach;
+    and this process needs the cluster's client libraries."""
+    import importlib.util
+
+    if not all(importlib.util.find_spec(m) for m in ("distributed", "prefect_dask")):
+        raise ConfigError(f"orchestration.dask_address is set ({settings.orchestration.dask_address}) but Dask's "
+                          f"client is not installed: pip install 'winloss[cluster]', or set dask_address = \"\"")
     missing = [name for name, value in (("storage.database_url", settings.storage.database_url),
                                         ("storage.chroma_url", settings.storage.chroma_url)) if not value]
     if missing or settings.database_url.startswith("sqlite"):
