@@ -225,8 +225,16 @@ def plan(sources: list[Source], store: Store, objects: Objects | None = None
         try:
             call = make_call(source.path, source.row, objects).model_copy(update={"origin": source.origin})
         except BadInputError as exc:
-            gone = stored.free(stored.by_path[str(source.path)]) if not _exists(source.path, objects) else []
-            gone = [c for c in gone if source.deal_id in (None, c.deal_id)]
+            here = [c for c in stored.free(stored.by_path[str(source.path)]) if source.deal_id in (None, c.deal_id)]
+            if isinstance(source.path, ObjectURL) and _exists(source.path, objects):
+                # an object that is there (or a storage that does not answer) but cannot be read now: its stored
+                # calls are failed this run, not missing, so that `--prune` keeps them
+                stored.claimed |= {c.call_id for c in here}
+                problems += [CallOutcome(path=c.path, status="failed", call_id=c.call_id, problem=exc.problem)
+                             for c in here] or [
+                    CallOutcome(path=str(source.path), status="failed", problem=exc.problem)]
+                continue
+            gone = here if not _exists(source.path, objects) else []
             stored.claimed |= {c.call_id for c in gone}
             problems += [_missing(c, "file not found") for c in gone] or [
                 CallOutcome(path=str(source.path), status="failed", problem=exc.problem)]

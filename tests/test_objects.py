@@ -147,3 +147,22 @@ def test_manifest_keeps_object_urls_whole(tmp_path):
     assert rows.rows[0].path.suffix == ".txt" and rows.rows[1].path == tmp_path / "call_02.txt"
     with pytest.raises(BadInputError, match="s3://bucket-only"):
         load_manifest(manifest(tmp_path, {"call_01.txt": "s3://bucket-only"}))
+
+
+def test_unreachable_storage_does_not_make_stored_calls_missing(s3, bucket, tmp_path, monkeypatch):
+    """A run whose object storage does not answer fails the calls, naming the server; it does not report the
+    stored calls missing, so `--prune` cannot forget them."""
+    from winloss.pipeline.store import Store
+
+    urls = {NAMES[0]: f"s3://{BUCKET}/2026/10/{NAMES[0]}"}
+    settings = settings_for(tmp_path, s3)
+    calls = manifest(tmp_path, urls)
+    assert [o.status for o in analyse(settings, calls)] == ["analysed"]
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # botocore's retries of a refused connection, not needed here
+    down = settings.model_copy(update={"storage": settings.storage.model_copy(
+        update={"s3_endpoint_url": "http://127.0.0.1:9"})})
+    from winloss.flows.analyze import analyze_calls
+
+    outcomes = analyze_calls(down, [], manifest=calls, deals=EXAMPLES / "deals.csv", allow_outside=True, prune=True)
+    assert [o.status for o in outcomes] == ["failed"] and "did not answer" in outcomes[0].problem
+    assert [c.path for c in Store(settings.database_url).stored_calls()] == [urls[NAMES[0]]]

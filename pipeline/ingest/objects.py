@@ -86,16 +86,20 @@ class Objects:
         except PermissionError as exc:
             raise BadInputError(url, f"access denied ({exc}): give this machine's AWS credentials read "
                                      f"access to the bucket") from None
-        except OSError as exc:
+        except Exception as exc:  # botocore's connection errors are not OSErrors
             raise BadInputError(url, f"object storage did not answer ({exc}); check storage.s3_endpoint_url "
                                      f"and the network") from None
 
     def exists(self, url: str) -> bool:
+        """False only when the storage says the object is not there: an unreachable or refusing server must not
+        make a stored call look gone (and be forgotten by `analyze --prune`)."""
         try:
-            self.info(url)
+            self.fs.info(url, refresh=True)
             return True
-        except BadInputError:
+        except FileNotFoundError:
             return False
+        except Exception:  # not answering is not gone
+            return True
 
     def content_hash(self, info: dict) -> str:
         """The object's content hash: its ETag and size (a HEAD), not its bytes (a download)."""
@@ -113,6 +117,6 @@ class Objects:
                 self.fs.get_file(url, str(path))
             except FileNotFoundError:
                 raise BadInputError(url, "object not found (it was removed after the run was planned)") from None
-            except OSError as exc:
+            except Exception as exc:  # botocore's connection errors are not OSErrors
                 raise BadInputError(url, f"could not download the object ({exc})") from None
             yield path
