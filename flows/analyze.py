@@ -12,6 +12,9 @@ With a Prefect server (PREFECT_API_URL, in the environment or the Prefect profil
 function runs in this process on a thread pool of the same size: Prefect 3 would otherwise start a throwaway
 API server for each run, which cost 8-27 s, timed out on a loaded machine and outlived a killed parent
 (docs/PERFORMANCE.md, "Orchestration").
+
+With orchestration.dask_address the calls go to a Dask cluster's workers instead (flows/cluster.py), as Prefect
+tasks on a DaskTaskRunner with a server, or submitted to the scheduler directly without one.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from winloss.pipeline.storage.lock import data_lock
 from winloss.pipeline.storage.reindex import health, rekey
 from winloss.pipeline.storage.store import Store
 
+from . import cluster
 from .refs import by_reference, deref
 
 log = logging.getLogger(__name__)
@@ -163,10 +167,15 @@ def analyze_calls(settings: Settings, paths: list[Path], manifest: Path | None =
     inputs = gather(list(paths), manifest, deals, allow_outside, redact)
     request = AnalyzeRequest(settings=settings, inputs=inputs, deals=deals, on_progress=on_progress,
                              on_total=on_total, prune=prune, playbook=playbook)
+    address = settings.orchestration.dask_address
+    if address:
+        cluster.require_shared_storage(settings)
     with data_lock(settings.data_dir, "analyze", wait_s=wait_s), by_reference(request) as key:
         if prefect_api_url():
-            return analyze_calls_flow(key)
-        return _run(deref(key), _in_process)
+            run_flow = analyze_calls_flow.with_options(task_runner=cluster.dask_task_runner(address)) if address \
+                else analyze_calls_flow
+            return run_flow(key)
+        return _run(deref(key), cluster.on_dask(address) if address else _in_process)
 
 
 def prefect_api_url() -> str | None:
@@ -179,8 +188,11 @@ def prefect_api_url() -> str | None:
 @flow(name="analyze_calls", task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS), validate_parameters=False,
       persist_result=False)
 def analyze_calls_flow(request: str) -> Outcomes:
-    """The run behind analyze_calls; `request` is the key of its AnalyzeRequest (flows/refs.py)."""
-    return _run(deref(request), _mapped)
+    """The run behind analyze_calls; `request` is the key of its AnalyzeRequest (flows/refs.py). With
+    orchestration.dask_address its task runner is a DaskTaskRunner (analyze_calls sets it) and the calls are the
+    cluster's tasks (flows/cluster.py)."""
+    req = deref(request)
+    return _run(req, cluster.mapped_on_dask if req.settings.orchestration.dask_address else _mapped)
 
 
 FanOut = Callable[[list[Planned], RunContext], list[CallOutcome]]
@@ -208,7 +220,7 @@ def _run(req: AnalyzeRequest, fan_out: FanOut) -> Outcomes:
     engines = app.engines(transcripts=sum(s.path.suffix.lower() in TRANSCRIPT_SUFFIXES for s in inputs.sources))
     ctx = RunContext(settings=settings, engines=engines, store=store, fingerprint=engines.fingerprint,
                      on_progress=req.on_progress)
-    planned, problems = plan(inputs.sources, store)
+    planned, problems = plan(inputs.sources, store, engines.objects)
     seen = {p.call.call_id for p in planned} | {o.call_id for o in problems if o.call_id}
     problems += missing(store, inputs.complete, seen)
     if req.on_total:

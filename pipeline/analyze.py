@@ -15,6 +15,7 @@ from winloss.pipeline.fingerprint import fingerprint
 from winloss.pipeline.ingest.crm import ManifestRow
 from winloss.pipeline.ingest.diarize import ResemblyzerEncoder, SpeakerEncoder
 from winloss.pipeline.ingest.identity import make_call  # noqa: F401  (where callers have always found it)
+from winloss.pipeline.ingest.objects import Objects, is_object_url
 from winloss.pipeline.ingest.transcribe import (
     Transcriber,
     build_transcriber,
@@ -77,6 +78,11 @@ class Engines:
                                self.speaker_encoder, [company.name, *company.products])
 
     @cached_property
+    def objects(self) -> Objects:
+        """Object storage, for calls named by s3:// URLs."""
+        return Objects(self.settings.storage.s3_endpoint_url)
+
+    @cached_property
     def embedder(self) -> Embedder:
         return build_embedder(self.settings.embeddings, embedding_processes(self.settings.embeddings.processes,
                                                                             self.transcripts))
@@ -121,12 +127,21 @@ def embedding_processes(setting: int | Literal["auto"], transcripts: int) -> int
 
 
 def analyse_call(call: Call, engines: Engines, row: ManifestRow | None = None) -> CallAnalysis:
-    path = Path(call.path)
+    if not is_object_url(call.path):
+        return _analyse_file(call, Path(call.path), engines, row)
+    with engines.objects.local_copy(call.path) as local:  # readers and decoders take a file
+        try:
+            return _analyse_file(call, local, engines, row)
+        except BadInputError as exc:  # the problem names the object, not the temporary copy
+            raise BadInputError(call.path, exc.problem) from None
+
+
+def _analyse_file(call: Call, path: Path, engines: Engines, row: ManifestRow | None) -> CallAnalysis:
     note = None
     if call.media == "transcript":
         transcript = read_transcript(path, call.call_id, call.rep, row.roles if row else None)
     else:
-        transcript, note = engines.call_transcriber.transcribe(call)
+        transcript, note = engines.call_transcriber.transcribe(call, path)
     if not transcript.utterances:
         raise BadInputError(path, f"no speech found in {transcript.duration:.0f} s of audio")
     privacy = engines.settings.privacy

@@ -16,7 +16,7 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-def call_key(path: Path, deal_id: str | None, salt: int = 0) -> str:
+def call_key(path: Path | str, deal_id: str | None, salt: int = 0) -> str:
     """A new call's id, from its source: the resolved file and the deal its manifest row names (16 hex chars).
 
     `salt` gives another id when this one is taken (a call that moved keeps the id of where it was first seen)."""

@@ -23,6 +23,8 @@ class _Section(BaseModel):
 class StorageSettings(_Section):
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite under data_dir")
     chroma_url: str = Field("", description="Chroma server URL; empty means a persistent index under data_dir")
+    s3_endpoint_url: str = Field("", description="S3-compatible server for s3:// calls (MinIO, moto, Ceph); empty "
+                                 "means AWS, or AWS_ENDPOINT_URL; keys from the standard AWS variables")
 
 
 class TranscriptionSettings(_Section):
@@ -160,6 +162,11 @@ class ReportSettings(_Section):
                             "it); empty: the base URL serves the files by name")
 
 
+class OrchestrationSettings(_Section):
+    dask_address: str = Field("", description="Dask scheduler that analysis fans out to, e.g. "
+                              "tcp://scheduler:8786; empty = the calls are analysed in this process")
+
+
 class Settings(BaseSettings):
     """The whole configuration. Build it with load_settings(); the class reads only env by itself."""
 
@@ -175,6 +182,7 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = PrivacySettings()
     report: ReportSettings = ReportSettings()
     search: SearchSettings = SearchSettings()
+    orchestration: OrchestrationSettings = OrchestrationSettings()
     config_file: Path | None = Field(None, exclude=True)
     config_origin: str | None = Field(None, exclude=True, description="how config_file was found (discovery.py)")
 

@@ -11,8 +11,9 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from winloss.pipeline.errors import BadInputError
+from winloss.pipeline.ingest.objects import ObjectURL, is_object_url
 from winloss.pipeline.ingest.speakers import parse_roles_column
 from winloss.pipeline.models import Deal, Role
 
@@ -20,7 +21,7 @@ from winloss.pipeline.models import Deal, Role
 class ManifestRow(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    path: Path
+    path: ObjectURL | Path = Field(union_mode="left_to_right")  # a file, or an object (s3://bucket/key)
     date: dt.date | None = None
     rep: str | None = None
     account: str | None = None
@@ -117,13 +118,19 @@ def load_deals(path: Path) -> Deals:
     return Deals(path=path, deals=[d for _, d in found.values()], warnings=warnings)
 
 
-def _manifest_file(path: Path, line: int, raw: str, allow_outside: bool) -> Path:
-    """The file a manifest row names, resolved (links followed) against the manifest's folder.
+def _manifest_file(path: Path, line: int, raw: str, allow_outside: bool) -> Path | ObjectURL:
+    """The file a manifest row names, resolved (links followed) against the manifest's folder; or the object in
+    storage it names (s3://bucket/key: pipeline/ingest/objects.py).
 
     A manifest is often someone else's file: a row must not reach beyond its folder (`../../.ssh/id_rsa`, an
     absolute path, a link that points out) and have that file read, stored and indexed, unless the user says so."""
     if not raw:
         raise BadInputError(path, f"row {line}, column path: empty; each row names the file of one call")
+    if is_object_url(raw):
+        try:
+            return ObjectURL._validate(raw)
+        except ValueError as exc:
+            raise BadInputError(path, f"row {line}, column path: {raw}: {exc}") from None
     folder = path.parent.resolve()
     given = Path(raw).expanduser()
     file = (given if given.is_absolute() else folder / given).resolve()

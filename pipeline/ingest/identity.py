@@ -19,9 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from winloss.pipeline.errors import BadInputError
 from winloss.pipeline.ingest.crm import Deals, Manifest, ManifestRow, load_deals, load_manifest
+from winloss.pipeline.ingest.objects import Objects, ObjectURL, is_object_url
 from winloss.pipeline.ingest.transcribe.imported import TRANSCRIPT_SUFFIXES
 from winloss.pipeline.models import Call, CallOutcome, Deal, call_key, file_id
 
@@ -39,7 +40,7 @@ class Source(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    path: Path
+    path: ObjectURL | Path = Field(union_mode="left_to_right")
     row: ManifestRow | None = None
     origin: str | None = None
 
@@ -82,8 +83,11 @@ def discover(paths: list[Path]) -> list[Path]:
     return list(dict.fromkeys(p.resolve() for p in found))
 
 
-def make_call(path: Path, row: ManifestRow | None) -> Call:
-    """The call a file stands for, with its content hash; its id is the one a new call of this source gets."""
+def make_call(path: Path | ObjectURL, row: ManifestRow | None, objects: Objects | None = None) -> Call:
+    """The call a file (or an object in storage) stands for, with its content hash; its id is the one a new call
+    of this source gets."""
+    if isinstance(path, ObjectURL):
+        return _object_call(path, row, objects or Objects())
     if not path.exists():
         raise BadInputError(path, "file not found")
     if path.stat().st_size == 0:
@@ -92,6 +96,20 @@ def make_call(path: Path, row: ManifestRow | None) -> Call:
     row = row or ManifestRow(path=path)
     return Call(call_id=call_key(path, row.deal_id), path=str(path), media=media, date=row.date, rep=row.rep,
                 account=row.account, deal_id=row.deal_id, content_hash=file_id(path))
+
+
+def _object_call(url: ObjectURL, row: ManifestRow | None, objects: Objects) -> Call:
+    info = objects.info(url)
+    if not info.get("size"):
+        raise BadInputError(url, "empty object (0 bytes): nothing to analyse")
+    media = "transcript" if url.suffix.lower() in TRANSCRIPT_SUFFIXES else "audio"
+    row = row or ManifestRow(path=url)
+    return Call(call_id=call_key(url, row.deal_id), path=str(url), media=media, date=row.date, rep=row.rep,
+                account=row.account, deal_id=row.deal_id, content_hash=objects.content_hash(info))
+
+
+def _exists(path: str | Path, objects: Objects) -> bool:
+    return objects.exists(path) if is_object_url(path) else Path(path).exists()
 
 
 def gather(paths: list[Path], manifest: Path | None, deals: Path | None, allow_outside: bool = False,
@@ -143,7 +161,7 @@ def unknown_deals(inputs: RunInputs, known: set[str], deals: Path | None) -> lis
 class _Stored:
     """The stored calls, looked up by path and by content hash; each can be matched by one source of a run."""
 
-    def __init__(self, calls: list[Call], wanted: set[tuple[str, str | None]]):
+    def __init__(self, calls: list[Call], wanted: set[tuple[str, str | None]], objects: Objects):
         self.by_path: dict[str, list[Call]] = defaultdict(list)
         self.by_hash: dict[str, list[Call]] = defaultdict(list)
         for c in calls:
@@ -153,6 +171,7 @@ class _Stored:
         self.ids = {c.call_id for c in calls}
         self.claimed: set[str] = set()
         self.wanted = wanted  # (path, deal) of every source in the run
+        self.objects = objects
 
     def free(self, calls: list[Call]) -> list[Call]:
         return [c for c in calls if c.call_id not in self.claimed]
@@ -175,11 +194,12 @@ class _Stored:
         if self.by_path[call.path]:
             return []
         return [c for c in self.free(self.by_hash[call.content_hash or ""])
-                if not Path(c.path).exists() and (call.deal_id is None or c.deal_id in (None, call.deal_id))][:1]
+                if not _exists(c.path, self.objects)
+                and (call.deal_id is None or c.deal_id in (None, call.deal_id))][:1]
 
     def new_id(self, call: Call) -> str:
         salt = 0
-        while (key := call_key(Path(call.path), call.deal_id, salt)) in self.ids:
+        while (key := call_key(call.path, call.deal_id, salt)) in self.ids:  # a path or an object URL
             salt += 1
         self.ids.add(key)
         return key
@@ -192,17 +212,28 @@ def _merged(stored: Call, new: Call) -> Call:
     return stored.model_copy(update=facts)
 
 
-def plan(sources: list[Source], store: Store) -> tuple[list[Planned], list[CallOutcome]]:
-    """Each source's call (stored or new), and outcomes for sources that cannot be read or are gone."""
-    stored = _Stored(store.stored_calls(), {(str(s.path), s.deal_id) for s in sources})
+def plan(sources: list[Source], store: Store, objects: Objects | None = None
+         ) -> tuple[list[Planned], list[CallOutcome]]:
+    """Each source's call (stored or new), and outcomes for sources that cannot be read or are gone; `objects`
+    reaches the sources in object storage (s3://)."""
+    objects = objects or Objects()
+    stored = _Stored(store.stored_calls(), {(str(s.path), s.deal_id) for s in sources}, objects)
     planned: list[Planned] = []
     problems: list[CallOutcome] = []
     for source in sources:
         try:
-            call = make_call(source.path, source.row).model_copy(update={"origin": source.origin})
+            call = make_call(source.path, source.row, objects).model_copy(update={"origin": source.origin})
         except BadInputError as exc:
-            gone = stored.free(stored.by_path[str(source.path)]) if not source.path.exists() else []
-            gone = [c for c in gone if source.deal_id in (None, c.deal_id)]
+            here = [c for c in stored.free(stored.by_path[str(source.path)]) if source.deal_id in (None, c.deal_id)]
+            if isinstance(source.path, ObjectURL) and _exists(source.path, objects):
+                # an object that is there (or a storage that does not answer) but cannot be read now: its stored
+                # calls are failed this run, not missing, so that `--prune` keeps them
+                stored.claimed |= {c.call_id for c in here}
+                problems += [CallOutcome(path=c.path, status="failed", call_id=c.call_id, problem=exc.problem)
+                             for c in here] or [
+                    CallOutcome(path=str(source.path), status="failed", problem=exc.problem)]
+                continue
+            gone = here if not _exists(source.path, objects) else []
             stored.claimed |= {c.call_id for c in gone}
             problems += [_missing(c, "file not found") for c in gone] or [
                 CallOutcome(path=str(source.path), status="failed", problem=exc.problem)]

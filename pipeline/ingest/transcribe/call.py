@@ -33,9 +33,10 @@ class CallTranscriber:
     encoder: SpeakerEncoder | None
     company_terms: list[str]
 
-    def transcribe(self, call: Call) -> tuple[Transcript, str | None]:
-        """The call's transcript, and a note when it was heard in another language than the configured one."""
-        audio = AudioFile(Path(call.path), self.settings.chunk_s)
+    def transcribe(self, call: Call, path: Path | None = None) -> tuple[Transcript, str | None]:
+        """The call's transcript, and a note when it was heard in another language than the configured one.
+        `path`: where its audio is read (a local copy of an object in storage), when not `call.path`."""
+        audio = AudioFile(path or Path(call.path), self.settings.chunk_s)
         # The first read (speech, voice prints) serves the language check and the transcription alike.
         speech = map_speech(audio, self.settings.turn_gap_ms, self.encoder)
         transcriber, note = self.transcriber, None
