@@ -42,3 +42,18 @@ def test_the_wheel_check_runs_the_readme_quick_start_without_the_install_line():
     commands = [line.split("#")[0].strip() for line in script.splitlines() if line.strip()]
     assert commands[:2] == ["winloss init", "winloss demo"] and not any(c.startswith("pip") for c in commands)
     assert all(c.startswith("winloss ") for c in commands)
+
+
+def test_every_package_of_the_source_tree_is_listed_for_the_wheel():
+    """pyproject lists packages by hand (the top-level folders map into winloss.*): a new subpackage left out would
+    be missing from every installed copy while the editable checkout still finds it."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    for name, folder in config["package-dir"].items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            if ".venv" in init.parts or "migrations" in init.parts:
+                continue
+            parts = init.parent.relative_to(ROOT / folder).parts
+            assert ".".join((name, *parts)) in listed, f"{init.parent} is not in pyproject's packages"
