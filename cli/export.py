@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 
 import typer
+from winloss.pipeline.vocab import ExportFormat
 
 from .state import emit, err_console, is_stdout, plain, state
 
 export_app = typer.Typer(help="Export stored data.\n\nExample: winloss export findings --format csv --out findings.csv",
                          no_args_is_help=True)
-
-
-class ExportFormat(StrEnum):
-    jsonl = "jsonl"
-    csv = "csv"
-    parquet = "parquet"
 
 
 def _export(ctx: typer.Context, table: str, fmt: ExportFormat, out: Path | None) -> None:

@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import typer
 from rich.table import Table
-from winloss.pipeline.vocab import Outcome
+from winloss.pipeline.vocab import FindingKind, Outcome, Role, Scope
 
 from .options import parse_date, period
 from .state import cells, console, percent, plain, print_json, state
-
-
-class KindOpt(StrEnum):
-    any = "any"
-    objection = "objection"
-    competitor = "competitor"
-    message = "message"
-
-
-class RoleOpt(StrEnum):
-    customer = "customer"
-    rep = "rep"
-
-
-class ScopeOpt(StrEnum):
-    findings = "findings"
-    utterances = "utterances"
 
 
 def _filters(kind, label, role, outcome, competitor, rep, since, until, speaker=None):
     from winloss.pipeline.insight.queries import Filters
 
     since, until = period(parse_date(since), parse_date(until))
-    return Filters(kind=kind.value, label=label, role=role.value if role else None,
-                   outcome=outcome.value if outcome else None, competitor=competitor, rep=rep,
+    return Filters(kind=kind, label=label, role=role, outcome=outcome, competitor=competitor, rep=rep,
                    since=since, until=until, speaker=speaker)
 
 
@@ -49,16 +29,16 @@ def _hits_table(hits, title: str | None = None) -> Table:
 
 def search(ctx: typer.Context, query: str = typer.Argument(..., help="what to look for, in plain words; "
                                                       "\"quoted phrases\" must appear as written"),
-           kind: KindOpt = typer.Option(KindOpt.any, help="kind of finding"),
+           kind: FindingKind = typer.Option(None, help="kind of finding (default: any)"),
            label: str = typer.Option(None, help="objection category, competitor or message id"),
-           role: RoleOpt = typer.Option(None, help="who said it"),
+           role: Role = typer.Option(None, help="who said it"),
            outcome: Outcome = typer.Option(None, help="how the call's deal ended"),
            competitor: str = typer.Option(None, help="only calls in which the customer named this competitor"),
            rep: str = typer.Option(None, help="only this rep's calls"),
            speaker: str = typer.Option(None, help="only what this person said (a speaker's name, or a rep's)"),
            since: str = typer.Option(None, metavar="YYYY-MM-DD", help="calls on or after this date"),
            until: str = typer.Option(None, metavar="YYYY-MM-DD", help="calls on or before this date"),
-           scope: ScopeOpt = typer.Option(ScopeOpt.findings, help="search findings, or every utterance"),
+           scope: Scope = typer.Option(Scope.findings, help="search findings, or every utterance"),
            limit: int = typer.Option(10, min=1, max=200, help="how many hits"),
            as_json: bool = typer.Option(False, "--json", help="print the hits as JSON")) -> None:
     """Quotes that match QUERY, in meaning or as written, with call, mm:ss, speaker and deal outcome; hits below
@@ -70,7 +50,7 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="what to lo
 
     st = state(ctx)
     filters = _filters(kind, label, role, outcome, competitor, rep, since, until, speaker)
-    hits = run_search(st.store, st.index, query, filters, limit=limit, scope=scope.value, tuning=st.settings.search)
+    hits = run_search(st.store, st.index, query, filters, limit=limit, scope=scope, tuning=st.settings.search)
     if as_json:
         print_json([h.model_dump(mode="json") for h in hits])
     elif not hits:
@@ -97,7 +77,7 @@ def ask(ctx: typer.Context, question: str = typer.Argument(..., help="a question
 
     st = state(ctx)
     start, end = period(parse_date(since), parse_date(until))
-    base = Filters(outcome=outcome.value if outcome else None, competitor=competitor, since=start, until=end)
+    base = Filters(outcome=outcome, competitor=competitor, since=start, until=end)
     answer = run_ask(st.store, st.index, question, st.playbook, base, limit=limit)
     if llm if llm is not None else st.settings.llm.enabled:
         answer = llm_answer(answer, st.llm_client(), st.playbook.company.name, st.llm_redactor())

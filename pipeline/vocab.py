@@ -32,6 +32,19 @@ class MessageStatus(StrEnum):
     contradicted = "contradicted"
 
 
+class Scope(StrEnum):
+    """What `search` looks through: the findings, or every utterance."""
+
+    findings = "findings"
+    utterances = "utterances"
+
+
+class ExportFormat(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+    parquet = "parquet"
+
+
 def mmss(seconds: float) -> str:
     total = round(seconds)
     return f"{total // 60:02d}:{total % 60:02d}"

@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import re
 from collections import defaultdict
-from typing import Literal
 
 from pydantic import BaseModel, Field
 from winloss.pipeline.errors import WinlossError
@@ -25,15 +24,14 @@ from winloss.pipeline.storage import fulltext
 from winloss.pipeline.storage.fulltext import TextQuery
 from winloss.pipeline.storage.index import FINDINGS, UTTERANCES, Index
 from winloss.pipeline.storage.store import Store
-
-Kind = Literal["objection", "competitor", "message", "any"]
+from winloss.pipeline.vocab import FindingKind, Outcome, Role, Scope
 
 
 class Filters(BaseModel):
-    kind: Kind = "any"
+    kind: FindingKind | None = None  # None: any kind
     label: str | None = None
-    role: Literal["customer", "rep"] | None = None
-    outcome: Literal["won", "lost", "open"] | None = None
+    role: Role | None = None
+    outcome: Outcome | None = None
     competitor: str | None = None
     rep: str | None = None
     since: dt.date | None = None
@@ -41,8 +39,8 @@ class Filters(BaseModel):
     speaker: str | None = None  # a person's name: a named speaker, or a rep by the calls' rep name
 
     def index_where(self) -> dict[str, str]:
-        where = {"kind": None if self.kind == "any" else self.kind, "label": self.label, "role": self.role}
-        return {k: v for k, v in where.items() if v}
+        where = {"kind": self.kind, "label": self.label, "role": self.role}
+        return {k: str(v) for k, v in where.items() if v}
 
     def call_ids(self, store: Store) -> list[str] | None:
         return store.call_ids(rep=self.rep, outcome=self.outcome, since=self.since, until=self.until,
@@ -77,7 +75,7 @@ def _require_words(text: str, what: str) -> None:
 
 
 def search(store: Store, index: Index, query: str, filters: Filters, limit: int = 10,
-           scope: Literal["findings", "utterances"] = "findings", tuning: SearchSettings | None = None
+           scope: Scope = Scope.findings, tuning: SearchSettings | None = None
            ) -> list[SearchHit]:
     """Hybrid search: the index's closest documents and the store's full-text matches, merged, each scored
     `semantic + exact_weight × share of the query's terms it contains`, cut at `min_score`. "Quoted phrases" must
@@ -86,7 +84,7 @@ def search(store: Store, index: Index, query: str, filters: Filters, limit: int 
     tuning = tuning or SearchSettings()
     text, plain_query = TextQuery.parse(query), " ".join(query.replace('"', " ").split())
     collection = FINDINGS if scope == "findings" else UTTERANCES
-    where = filters.index_where() if scope == "findings" else {"role": filters.role} if filters.role else {}
+    where = filters.index_where() if scope == Scope.findings else {"role": str(filters.role)} if filters.role else {}
     call_ids = filters.call_ids(store)
     said: set[tuple[str, int]] | None = None
     if filters.speaker:
@@ -154,9 +152,9 @@ def infer_filters(question: str, playbook: Playbook, base: Filters) -> Filters:
     update: dict = {}
     if base.outcome is None:
         if _LOSE.search(question) and not _WIN.search(question):
-            update["outcome"] = "lost"
+            update["outcome"] = Outcome.lost
         elif _WIN.search(question) and not _LOSE.search(question):
-            update["outcome"] = "won"
+            update["outcome"] = Outcome.won
     if base.competitor is None and (names := CompetitorTracker(playbook).mentions(question)):
         update["competitor"] = names[0][0]
     return base.model_copy(update=update)
