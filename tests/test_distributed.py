@@ -8,6 +8,7 @@ worker killed in the middle of a run must still leave every call analysed once, 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 import signal
@@ -203,16 +204,24 @@ def test_prefect_runs_the_calls_on_the_dask_task_runner(dask_cluster, chroma_ser
     """With a Prefect server the calls are task runs of the analyze_calls flow, on prefect-dask's DaskTaskRunner
     pointed at the same scheduler: same calls and findings as the local run (six of the demo calls here)."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        TaskRunFilter,
+        TaskRunFilterName,
+        TaskRunFilterStartTime,
+    )
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     cluster, _ = dask_cluster
     settings = on_cluster(tmp_path, cluster.scheduler_address, chroma_server, database)
     six = subset(manifest, 6, tmp_path)
+    began = dt.datetime.now(dt.UTC)
     with temporary_settings({PREFECT_API_URL: prefect_server}):
         outcomes = analyse(settings, six)
-        with get_client(sync_client=True) as client:
-            runs = client.read_task_runs()
+        with get_client(sync_client=True) as client:  # the server is the session's: only this run's task runs
+            runs = client.read_task_runs(task_run_filter=TaskRunFilter(
+                name=TaskRunFilterName(like_="analyze call_"), start_time=TaskRunFilterStartTime(after_=began)))
             flows = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(
                 any_=list({r.flow_run_id for r in runs if r.flow_run_id}))))
     assert [o.status for o in outcomes] == ["analysed"] * 6, [o.problem for o in outcomes]
