@@ -161,7 +161,11 @@ def test_schedule_local_serves_against_a_temporary_server(tmp_path):
         assert "being served" in text and "scheduled_report/winloss-weekly" in text, text[-3000:]
     finally:
         os.killpg(proc.pid, signal.SIGTERM)  # its group: winloss and the temporary Prefect server it started
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # a loaded machine: the server's shutdown is not what is tested here
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
 
 
 def _commands(command, path=()):
