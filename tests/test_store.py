@@ -170,7 +170,7 @@ def test_a_version_4_store_gets_source_ids_and_keeps_labels_and_content_hashes(d
     store = Store(database_url)
     a, c = call_key(Path("/calls/a.txt"), "D-1"), call_key(Path("/calls/c.txt"), "D-2")
     assert store.schema_version() == SCHEMA_VERSION and len(a) == len(c) == 16
-    assert sorted(r["call_id"] for r in store.list_calls()) == sorted([a, c])
+    assert sorted(r.call_id for r in store.list_calls()) == sorted([a, c])
     assert store.analysed_as(a) == ("00000000000000bb", "fp")  # the later analysis stays, its old id its hash
     assert store.analysed_as(c) == ("00000000000000cc", "fp")
     assert store.counts() == {"calls": 2, "deals": 0, "utterances": 6, "findings": 2, "labels": 3}
@@ -210,7 +210,7 @@ def test_a_migration_that_fails_leaves_the_store_as_it_was(database_url, monkeyp
     monkeypatch.undo()
     store = Store(database_url)  # the next open, with the fault gone, upgrades it
     assert store.schema_version() == SCHEMA_VERSION
-    assert [r["call_id"] for r in store.list_calls()] == [call_key(Path("/calls/a.txt"), "D-1")]
+    assert [r.call_id for r in store.list_calls()] == [call_key(Path("/calls/a.txt"), "D-1")]
 
 
 def test_processes_opening_a_new_store_at_once_all_find_it_migrated(database_url):

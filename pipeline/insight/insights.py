@@ -4,7 +4,6 @@ deals it appears in and how those deals ended, with the quotes that prove each r
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 
 import sqlalchemy as sa
@@ -315,4 +314,4 @@ def _coverage(store: Store, since, until, with_failures: bool = True, in_period:
                     baseline_win_rate=win_rate(outcomes.count("won"), outcomes.count("lost")),
                     transcribers=sorted({c["transcriber"] for c in in_period}),
                     extractors=sorted({c["extractor"] for c in in_period}),
-                    failed=json.loads(run["failures"]) if run and run["failures"] else [])
+                    failed=[p.model_dump() for p in run.failures] if run else [])

@@ -31,6 +31,7 @@ from winloss.pipeline.models import (
     Transcript,
     Utterance,
 )
+from winloss.pipeline.storage.rows import CallRow, RunRow
 
 metadata = sa.MetaData()
 
@@ -414,7 +415,7 @@ class Store:
                                 f"`winloss calls` lists them")
         return ids[0]
 
-    def list_calls(self) -> list[dict]:
+    def list_calls(self) -> list[CallRow]:
         q = (sa.select(calls.c.call_id, calls.c.path, calls.c.date, calls.c.rep, calls.c.account, calls.c.deal_id,
                        calls.c.duration, calls.c.channels, deals.c.outcome,
                        sa.func.count(findings.c.finding_id).label("findings"))
@@ -422,10 +423,10 @@ class Store:
                           .outerjoin(findings, findings.c.call_id == calls.c.call_id))
              .group_by(calls.c.call_id, deals.c.outcome).order_by(calls.c.date, calls.c.path))
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(q).mappings()]
+            return [CallRow.model_validate(r) for r in conn.execute(q).mappings()]
 
-    def call_row(self, call_id: str) -> dict:
-        return next(c for c in self.list_calls() if c["call_id"] == call_id)
+    def call_row(self, call_id: str) -> CallRow:
+        return next(c for c in self.list_calls() if c.call_id == call_id)
 
     def findings(self, call_id: str | None = None) -> list[FlatFinding]:
         q = sa.select(findings).order_by(findings.c.call_id, findings.c.start, findings.c.kind)
@@ -452,10 +453,11 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(_period(q, since, until)).mappings()]
 
-    def last_run(self) -> dict | None:
+    def last_run(self) -> RunRow | None:
+        q = sa.select(*(runs.c[k] for k in RunRow.model_fields)).order_by(runs.c.run_id.desc()).limit(1)
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(runs).order_by(runs.c.run_id.desc()).limit(1)).mappings().first()
-        return dict(row) if row else None
+            row = conn.execute(q).mappings().first()
+        return RunRow.model_validate(row) if row else None
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
