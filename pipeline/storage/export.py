@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 
-from pydantic import BaseModel
 from winloss.pipeline.errors import WinlossError
 
 TABLES = ("findings", "calls", "deals")
@@ -41,8 +40,7 @@ def rows(store, table: str) -> list[dict]:
         found = store.deal_rows()
     else:
         raise WinlossError(f"cannot export {table!r}: choose one of {', '.join(TABLES)}")
-    return [{k: _cell(getattr(r, k, None) if isinstance(r, BaseModel) else r.get(k)) for k in COLUMNS[table]}
-            for r in found]
+    return [{k: _cell(getattr(r, k)) for k in COLUMNS[table]} for r in found]
 
 
 def _cell(value: object) -> object:

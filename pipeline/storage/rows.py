@@ -10,6 +10,7 @@ import datetime as dt
 import json
 
 from pydantic import BaseModel, ConfigDict, field_validator
+from winloss.pipeline.models import Deal, FlatFinding
 from winloss.pipeline.vocab import Outcome
 
 
@@ -30,6 +31,22 @@ class CallRow(_Row):
     channels: int
     outcome: Outcome | None
     findings: int
+
+
+class DealRow(Deal):
+    """A deal with its number of stored calls (a deal from the CRM may have none yet)."""
+
+    calls: int
+
+
+class ExportFindingRow(FlatFinding):
+    """A finding with its call's date, rep, account and deal, and the deal's outcome as it is now."""
+
+    date: dt.date | None
+    rep: str | None
+    account: str | None
+    deal_id: str | None
+    outcome: Outcome | None
 
 
 class Problem(_Row):

@@ -31,7 +31,7 @@ from winloss.pipeline.models import (
     Transcript,
     Utterance,
 )
-from winloss.pipeline.storage.rows import CallRow, RunRow
+from winloss.pipeline.storage.rows import CallRow, DealRow, ExportFindingRow, RunRow
 
 metadata = sa.MetaData()
 
@@ -493,15 +493,15 @@ class Store:
         with self.engine.connect() as conn:
             return {cid: did for cid, did in conn.execute(q)}
 
-    def deal_rows(self) -> list[dict]:
+    def deal_rows(self) -> list[DealRow]:
         """Every deal with its number of stored calls (a deal from the CRM may have none yet)."""
         q = (sa.select(deals, sa.func.count(calls.c.call_id).label("calls"))
              .select_from(deals.outerjoin(calls, calls.c.deal_id == deals.c.deal_id))
              .group_by(*deals.c).order_by(deals.c.deal_id))
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(q).mappings()]
+            return [DealRow.model_validate(r) for r in conn.execute(q).mappings()]
 
-    def export_finding_rows(self) -> list[dict]:
+    def export_finding_rows(self) -> list[ExportFindingRow]:
         """Every finding with its call's date, rep, account and deal, and the deal's outcome as it is now."""
         q = (sa.select(calls.c.date, calls.c.rep, calls.c.account, calls.c.deal_id, deals.c.outcome,
                        *(findings.c[k] for k in FlatFinding.model_fields))
@@ -509,7 +509,7 @@ class Store:
                           .outerjoin(deals, calls.c.deal_id == deals.c.deal_id))
              .order_by(calls.c.date, findings.c.call_id, findings.c.start, findings.c.kind))
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(q).mappings()]
+            return [ExportFindingRow.model_validate(r) for r in conn.execute(q).mappings()]
 
     def call_facts(self, call_ids: set[str]) -> dict[str, dict]:
         """path, date, rep, deal and outcome of the given calls, as they are now."""
