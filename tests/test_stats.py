@@ -50,7 +50,7 @@ def test_report_statistics_on_the_demo_corpus_match_an_independent_recount(scrip
     store = Store(script_corpus.database_url)
     data = compute(store, None, None, 5, 1, 0.1, None)
     # Independent recount: deals and outcomes from the deals table, traits from the raw finding rows, in Python.
-    outcome = {c["deal_id"]: c["outcome"] for c in store.calls_in_period(None, None) if c["deal_id"]}
+    outcome = {c.deal_id: c.outcome for c in store.calls_in_period(None, None) if c.deal_id}
     closed = {d for d, o in outcome.items() if o in ("won", "lost")}
     deals_with: dict[tuple, set[str]] = defaultdict(set)
     unanswered: dict[tuple, set[str]] = defaultdict(set)

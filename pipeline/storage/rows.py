@@ -33,6 +33,28 @@ class CallRow(_Row):
     findings: int
 
 
+class CallInPeriod(_Row):
+    """A call the report covers: its deal's outcome ("unknown" without a deal) and the engines that analysed it."""
+
+    call_id: str
+    deal_id: str | None
+    date: dt.date | None
+    transcriber: str
+    extractor: str
+    outcome: str  # an Outcome, or "unknown"
+
+
+class CallFacts(_Row):
+    """What a search hit shows of its call, as it is now; only the id when the call is no longer stored."""
+
+    call_id: str
+    path: str | None = None
+    date: dt.date | None = None
+    rep: str | None = None
+    deal_id: str | None = None
+    outcome: Outcome | None = None
+
+
 class DealRow(Deal):
     """A deal with its number of stored calls (a deal from the CRM may have none yet)."""
 

@@ -31,7 +31,7 @@ from winloss.pipeline.models import (
     Transcript,
     Utterance,
 )
-from winloss.pipeline.storage.rows import CallRow, DealRow, ExportFindingRow, RunRow
+from winloss.pipeline.storage.rows import CallFacts, CallInPeriod, CallRow, DealRow, ExportFindingRow, RunRow
 
 metadata = sa.MetaData()
 
@@ -446,12 +446,12 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(q).mappings()]
 
-    def calls_in_period(self, since: dt.date | None, until: dt.date | None) -> list[dict]:
+    def calls_in_period(self, since: dt.date | None, until: dt.date | None) -> list[CallInPeriod]:
         q = (sa.select(calls.c.call_id, calls.c.deal_id, calls.c.date, calls.c.transcriber, calls.c.extractor,
                        sa.func.coalesce(deals.c.outcome, "unknown").label("outcome"))
              .select_from(calls.outerjoin(deals, calls.c.deal_id == deals.c.deal_id)))
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(_period(q, since, until)).mappings()]
+            return [CallInPeriod.model_validate(r) for r in conn.execute(_period(q, since, until)).mappings()]
 
     def last_run(self) -> RunRow | None:
         q = sa.select(*(runs.c[k] for k in RunRow.model_fields)).order_by(runs.c.run_id.desc()).limit(1)
@@ -511,7 +511,7 @@ class Store:
         with self.engine.connect() as conn:
             return [ExportFindingRow.model_validate(r) for r in conn.execute(q).mappings()]
 
-    def call_facts(self, call_ids: set[str]) -> dict[str, dict]:
+    def call_facts(self, call_ids: set[str]) -> dict[str, CallFacts]:
         """path, date, rep, deal and outcome of the given calls, as they are now."""
         if not call_ids:
             return {}
@@ -519,7 +519,7 @@ class Store:
              .select_from(calls.outerjoin(deals, calls.c.deal_id == deals.c.deal_id))
              .where(calls.c.call_id.in_(sorted(call_ids))))
         with self.engine.connect() as conn:
-            return {r["call_id"]: dict(r) for r in conn.execute(q).mappings()}
+            return {r["call_id"]: CallFacts.model_validate(r) for r in conn.execute(q).mappings()}
 
     def call(self, call_id: str) -> Call:
         with self.engine.connect() as conn:
