@@ -55,12 +55,12 @@ def test_report_statistics_on_the_demo_corpus_match_an_independent_recount(scrip
     deals_with: dict[tuple, set[str]] = defaultdict(set)
     unanswered: dict[tuple, set[str]] = defaultdict(set)
     for r in store.finding_rows(None, None):
-        if r["kind"] == "competitor" and r["role"] == "rep":
+        if r.kind == "competitor" and r.role == "rep":
             continue
-        variant = "" if r["kind"] != "message" else ("contradicted" if r["status"] == "contradicted" else "used")
-        deals_with[(r["kind"], r["label"], variant)].add(r["deal_id"])
-        if r["kind"] == "objection" and not r["answered"]:
-            unanswered[(r["kind"], r["label"], variant)].add(r["deal_id"])
+        variant = "" if r.kind != "message" else ("contradicted" if r.status == "contradicted" else "used")
+        deals_with[(r.kind, r.label, variant)].add(r.deal_id)
+        if r.kind == "objection" and not r.answered:
+            unanswered[(r.kind, r.label, variant)].add(r.deal_id)
     rows = data.objections + data.competitors + [r for r in data.messages if r.variant != "missed"]
     assert len(rows) == len(deals_with)
     for row in rows:

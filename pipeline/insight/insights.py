@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from winloss.pipeline.insight.stats import Contrast, win_rate
 from winloss.pipeline.models import FindingKind, Role, mmss
-from winloss.pipeline.storage.rows import CallInPeriod
+from winloss.pipeline.storage.rows import CallInPeriod, FindingRow
 from winloss.pipeline.storage.store import Store, _period, calls, deals, findings
 
 
@@ -280,24 +280,24 @@ def _previous(store: Store, since, until, rows: dict[str, list[Row]]) -> Coverag
 
 def _quotes(store: Store, since, until, per_row: int) -> dict[tuple, list[Quote]]:
     """The best quotes per row: most confident first, customers' words first, one per call."""
-    by_key: dict[tuple, list[dict]] = defaultdict(list)
+    by_key: dict[tuple, list[FindingRow]] = defaultdict(list)
     for r in store.finding_rows(since, until):
-        if r["kind"] == "competitor" and r["role"] == Role.rep.value:
+        if r.kind == "competitor" and r.role == Role.rep.value:
             continue
-        v = "" if r["kind"] != "message" else ("contradicted" if r["status"] == "contradicted" else "used")
-        by_key[(r["kind"], r["label"], v)].append(r)
+        v = "" if r.kind != "message" else ("contradicted" if r.status == "contradicted" else "used")
+        by_key[(r.kind.value, r.label, v)].append(r)
     out = {}
     for key, items in by_key.items():
-        items.sort(key=lambda r: (r["role"] != Role.customer.value, -r["confidence"], r["date"] or dt.date.min))
+        items.sort(key=lambda r: (r.role != Role.customer.value, -r.confidence, r.date or dt.date.min))
         picked, seen = [], set()
         for r in items:
-            if r["call_id"] in seen:
+            if r.call_id in seen:
                 continue
-            seen.add(r["call_id"])
-            picked.append(Quote(call_id=r["call_id"], call=r["path"].rsplit("/", 1)[-1], rep=r["rep"],
-                                date=r["date"], at=mmss(r["start"]), start=r["start"], role=r["role"],
-                                speaker=(r["rep"] or "rep") if r["role"] == Role.rep.value else r["role"],
-                                outcome=r["outcome"], text=r["quote"], path=r["path"]))
+            seen.add(r.call_id)
+            picked.append(Quote(call_id=r.call_id, call=r.path.rsplit("/", 1)[-1], rep=r.rep,
+                                date=r.date, at=mmss(r.start), start=r.start, role=r.role,
+                                speaker=(r.rep or "rep") if r.role == Role.rep.value else r.role,
+                                outcome=r.outcome, text=r.quote, path=r.path))
             if len(picked) == per_row:
                 break
         out[key] = picked

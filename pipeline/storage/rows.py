@@ -71,6 +71,17 @@ class ExportFindingRow(FlatFinding):
     outcome: Outcome | None
 
 
+class FindingRow(FlatFinding):
+    """A finding joined to its call and deal (outcome "unknown" without one): what the report aggregates."""
+
+    finding_id: str
+    date: dt.date | None
+    rep: str | None
+    deal_id: str | None
+    path: str
+    outcome: str  # an Outcome, or "unknown"
+
+
 class Problem(_Row):
     """One input a run could not analyse, and why."""
 

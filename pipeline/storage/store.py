@@ -31,7 +31,15 @@ from winloss.pipeline.models import (
     Transcript,
     Utterance,
 )
-from winloss.pipeline.storage.rows import CallFacts, CallInPeriod, CallRow, DealRow, ExportFindingRow, RunRow
+from winloss.pipeline.storage.rows import (
+    CallFacts,
+    CallInPeriod,
+    CallRow,
+    DealRow,
+    ExportFindingRow,
+    FindingRow,
+    RunRow,
+)
 
 metadata = sa.MetaData()
 
@@ -436,7 +444,7 @@ class Store:
             return [FlatFinding.model_validate({k: v for k, v in r.items() if k != "finding_id"})
                     for r in conn.execute(q).mappings()]
 
-    def finding_rows(self, since: dt.date | None, until: dt.date | None) -> list[dict]:
+    def finding_rows(self, since: dt.date | None, until: dt.date | None) -> list[FindingRow]:
         """Findings joined to their call and deal: what the report aggregates."""
         q = (sa.select(findings, calls.c.date, calls.c.rep, calls.c.deal_id, calls.c.path,
                        sa.func.coalesce(deals.c.outcome, "unknown").label("outcome"))
@@ -444,7 +452,7 @@ class Store:
                           .outerjoin(deals, calls.c.deal_id == deals.c.deal_id)))
         q = _period(q, since, until)
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(q).mappings()]
+            return [FindingRow.model_validate(r) for r in conn.execute(q).mappings()]
 
     def calls_in_period(self, since: dt.date | None, until: dt.date | None) -> list[CallInPeriod]:
         q = (sa.select(calls.c.call_id, calls.c.deal_id, calls.c.date, calls.c.transcriber, calls.c.extractor,
