@@ -145,7 +145,7 @@ def measure(workers: int, settings, manifest: Path, deals: Path, calls: int, aud
     from winloss.pipeline.storage.store import Store
 
     store = Store(settings.database_url)
-    audio_s = sum(c["duration"] for c in store.list_calls())
+    audio_s = sum(c.duration for c in store.list_calls())
     store.engine.dispose()
     return {"workers": workers, "calls": calls, "seconds": round(seconds, 1),
             "audio_min": round(audio_s / 60, 1), "x_real_time": round(audio_s / seconds, 1),

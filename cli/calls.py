@@ -32,15 +32,15 @@ def calls(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
                           competitor=competitor)
     if keep is not None:
         kept = set(keep)
-        rows = [r for r in rows if r["call_id"] in kept]
+        rows = [r for r in rows if r.call_id in kept]
     if as_json:
-        print_json(rows)
+        print_json([r.model_dump(mode="json") for r in rows])
         return
     table = Table("call", "date", "rep", "account", "deal", "outcome", "min", "findings", "file")
     for r in rows:
-        table.add_row(*cells(r["call_id"][:8], r["date"] or "–", r["rep"] or "–", r["account"] or "–",
-                             r["deal_id"] or "–", r["outcome"] or "–", f"{r['duration'] / 60:.1f}", r["findings"],
-                             r["path"].rsplit("/", 1)[-1]))
+        table.add_row(*cells(r.call_id[:8], r.date or "–", r.rep or "–", r.account or "–",
+                             r.deal_id or "–", r.outcome or "–", f"{r.duration / 60:.1f}", r.findings,
+                             r.path.rsplit("/", 1)[-1]))
     console.print(table)
 
 
@@ -68,24 +68,25 @@ def call_show(ctx: typer.Context, call_id: str = typer.Argument(..., help="call 
     use_llm = st.settings.llm.enabled if llm is None else llm
     if use_llm:
         brief, dropped = summary.llm(transcript, found, st.playbook, st.llm_client(), st.llm_redactor(),
-                                     row["date"])
+                                     row.date)
     else:
-        brief, dropped = summary.offline(transcript, found, st.playbook, row["date"]), 0
+        brief, dropped = summary.offline(transcript, found, st.playbook, row.date), 0
     if html is not None:
-        audio = callpage.recording_of(Path(row["path"]))
+        audio = callpage.recording_of(Path(row.path))
         if audio is not None and bundle:
             check_writable(html, "call page")
             audio = callpage.bundle(audio, html)
         links = MediaLinks.for_page(html, st.settings.report.media_base_url, st.settings.report.media_root)
         write_file(html, callpage.render(row, transcript, found, brief, audio, links), "call page")
     if as_json:
-        print_json({"call": row, "summary": brief.model_dump(mode="json"), "dropped_summary_items": dropped,
+        print_json({"call": row.model_dump(mode="json"), "summary": brief.model_dump(mode="json"),
+                    "dropped_summary_items": dropped,
                     "transcript": transcript.model_dump(mode="json"),
                     "findings": [f.model_dump(mode="json") for f in found]})
         return
-    console.print(f"[bold]{full_id}[/] {plain(row['path'])} · {row['date'] or 'undated'} · "
-                  f"rep {plain(row['rep'] or '–')} · "
-                  f"deal {plain(row['deal_id'] or '–')} ({row['outcome'] or 'no outcome'}) · "
+    console.print(f"[bold]{full_id}[/] {plain(row.path)} · {row.date or 'undated'} · "
+                  f"rep {plain(row.rep or '–')} · "
+                  f"deal {plain(row.deal_id or '–')} ({row.outcome or 'no outcome'}) · "
                   f"{transcript.duration / 60:.1f} min", highlight=False)
     console.print("[bold]Key moments[/]")
     for m in brief.moments:

@@ -54,7 +54,7 @@ def demo(ctx: typer.Context,
     st = state(ctx)
     manifest, deals, outside = demo_corpus(EXAMPLES, st.settings.data_dir)
     outcomes = run_analysis(ctx, [], manifest, deals, allow_outside=outside, quiet=as_json)
-    dates = [c["date"] for c in st.store.list_calls() if c["date"]]
+    dates = [c.date for c in st.store.list_calls() if c.date]
     since, until = (min(dates), max(dates)) if dates else (None, None)
     path = weekly_report(st, since=since, until=until, fmt=["md", "html"])
     data = insights.compute(st.store, since, until, st.settings.report.min_sample, 1)

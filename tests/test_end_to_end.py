@@ -61,7 +61,8 @@ def test_batch_goes_past_bad_files_and_names_them(run):
     assert outcomes["report.mp3"].status == "failed"
     assert "not a readable audio" in outcomes["report.mp3"].problem
     last = Store(run["settings"].database_url).last_run()
-    assert last["analysed"] == 4 and last["failed"] == 2
+    assert last.analysed == 4 and last.failed == 2
+    assert {p.path.rsplit("/", 1)[-1] for p in last.failures} == {"zero.wav", "report.mp3"}
 
 
 def test_roles_follow_the_script(run, examples):

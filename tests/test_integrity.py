@@ -272,7 +272,7 @@ def test_doctor_reports_a_mismatch_and_reindex_mends_it(indexed):
     data, _ = indexed
     assert winloss(data, "doctor").exit_code == 0
     store, index = _open(data)
-    index.delete_call(store.list_calls()[0]["call_id"])  # vectors lost behind the store's back
+    index.delete_call(store.list_calls()[0].call_id)  # vectors lost behind the store's back
     expected = store.vector_counts()
     sick = winloss(data, "doctor")
     assert sick.exit_code == 1
@@ -428,8 +428,8 @@ def test_with_redact_stored_nothing_planted_reaches_disk(tmp_path):
     assert reported["code"] == 1 and "WINLOSS_WEBHOOK_URL is not an http(s) URL" in reported["output"]
     store = Store(load_settings(CONFIG, data_dir=data).database_url)
     [call] = store.list_calls()
-    assert call["account"] == "[NAME] Holdings"
-    said = [u.text for u in store.transcript(call["call_id"]).utterances][-2:]
+    assert call.account == "[NAME] Holdings"
+    said = [u.text for u in store.transcript(call.call_id).utterances][-2:]
     assert said == ["Write to [EMAIL] and charge card [CARD], ask for [NAME].", "That is me, [NAME]."]
     assert "bad.txt</code>: line 2 is not" in (reports / "report.html").read_text()  # the failed file
     found = []

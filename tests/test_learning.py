@@ -30,7 +30,7 @@ def winloss(data: Path, *args, input: str | None = None):
 
 def objections(data: Path) -> set[tuple[str, int, str]]:
     store = Store(f"sqlite:///{data / 'winloss.db'}")
-    paths = {c["call_id"]: Path(c["path"]).stem for c in store.list_calls()}
+    paths = {c.call_id: Path(c.path).stem for c in store.list_calls()}
     return {(paths[f.call_id], f.utterance_index, f.label) for f in store.findings() if f.kind is FindingKind.objection}
 
 

@@ -33,11 +33,11 @@ def _cli(settings, *args, env=None):
 
 def test_search_filters_narrow_the_results_to_what_was_asked(corpus):
     _, store, index = corpus
-    calls = {c["call_id"]: c for c in store.list_calls()}
+    calls = {c.call_id: c for c in store.list_calls()}
     hits = search(store, index, "it is too expensive", Filters(kind="objection", outcome="lost"), limit=20)
     assert hits and hits[0].label == "price"
     assert {h.outcome for h in hits} == {"lost"} and {h.kind for h in hits} == {"objection"}
-    assert all(calls[h.call_id]["outcome"] == "lost" for h in hits)
+    assert all(calls[h.call_id].outcome == "lost" for h in hits)
 
     by_rep = search(store, index, "pricing", Filters(rep="Tom", role="rep"), limit=50)
     assert by_rep and {h.rep for h in by_rep} == {"Tom"} and {h.role for h in by_rep} == {"rep"}
@@ -140,7 +140,7 @@ def test_insights_tables_are_the_reports_numbers(corpus):
     assert (quotient["calls"], quotient["deals"], quotient["lost"], quotient["won"], quotient["open"]) == (
         8, 7, 6, 1, 0)
     by_rep = breakdown(store, "objection", "rep", None, None, 5)
-    assert {r["rep"] for r in by_rep} == {c["rep"] for c in store.list_calls()}
+    assert {r["rep"] for r in by_rep} == {c.rep for c in store.list_calls()}
     assert sum(r["calls"] for r in by_rep if r["label"] == "price") == next(
         r.calls for r in report.objections if r.label == "price")
     by_month = breakdown(store, "message", "month", None, None, 5)

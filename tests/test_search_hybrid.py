@@ -92,7 +92,7 @@ def test_speaker_keeps_one_persons_words_through_the_cli(corpus):
                                       "--limit", "20"], env=env)
     assert result.exit_code == 0, result.output
     hits = json.loads(result.stdout)
-    toms = {c["call_id"] for c in store.list_calls() if c["rep"] == "Tom"}
+    toms = {c.call_id for c in store.list_calls() if c.rep == "Tom"}
     assert hits and all(h["role"] == "rep" and h["call_id"] in toms for h in hits)
     assert any("pricing" in h["quote"].lower() for h in hits)  # "Pricing is what it is": Tom's brush-off
     nobody = CliRunner().invoke(app, ["--config", str(CONFIG), "--data-dir", str(settings.data_dir), "search",

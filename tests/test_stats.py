@@ -50,17 +50,17 @@ def test_report_statistics_on_the_demo_corpus_match_an_independent_recount(scrip
     store = Store(script_corpus.database_url)
     data = compute(store, None, None, 5, 1, 0.1, None)
     # Independent recount: deals and outcomes from the deals table, traits from the raw finding rows, in Python.
-    outcome = {c["deal_id"]: c["outcome"] for c in store.calls_in_period(None, None) if c["deal_id"]}
+    outcome = {c.deal_id: c.outcome for c in store.calls_in_period(None, None) if c.deal_id}
     closed = {d for d, o in outcome.items() if o in ("won", "lost")}
     deals_with: dict[tuple, set[str]] = defaultdict(set)
     unanswered: dict[tuple, set[str]] = defaultdict(set)
     for r in store.finding_rows(None, None):
-        if r["kind"] == "competitor" and r["role"] == "rep":
+        if r.kind == "competitor" and r.role == "rep":
             continue
-        variant = "" if r["kind"] != "message" else ("contradicted" if r["status"] == "contradicted" else "used")
-        deals_with[(r["kind"], r["label"], variant)].add(r["deal_id"])
-        if r["kind"] == "objection" and not r["answered"]:
-            unanswered[(r["kind"], r["label"], variant)].add(r["deal_id"])
+        variant = "" if r.kind != "message" else ("contradicted" if r.status == "contradicted" else "used")
+        deals_with[(r.kind, r.label, variant)].add(r.deal_id)
+        if r.kind == "objection" and not r.answered:
+            unanswered[(r.kind, r.label, variant)].add(r.deal_id)
     rows = data.objections + data.competitors + [r for r in data.messages if r.variant != "missed"]
     assert len(rows) == len(deals_with)
     for row in rows:

@@ -10,10 +10,13 @@ from winloss.pipeline.ingest.crm import load_deals, load_manifest
 from winloss.pipeline.models import (
     Call,
     CallAnalysis,
+    CallOutcome,
     CompetitorMention,
+    Deal,
     Evidence,
     FindingKind,
     Label,
+    Outcome,
     Role,
     Transcript,
     Utterance,
@@ -42,6 +45,30 @@ def test_saving_a_call_twice_replaces_it(database_url):
     assert store.counts() == {"calls": 1, "deals": 0, "utterances": 3, "findings": 1, "labels": 0}
     assert store.fingerprint_of("abc123") == "fp2"
     assert store.schema_version() == SCHEMA_VERSION
+
+
+def test_read_queries_give_typed_rows_whose_json_keeps_the_columns_order(database_url):
+    store = Store(database_url)
+    store.upsert_deals([Deal(deal_id="D-1", outcome=Outcome.lost, close_date=dt.date(2026, 10, 2))])
+    store.save_analysis(_analysis(), "fp")
+    run = store.start_run("t", "offline", "fp")
+    store.finish_run(run, [CallOutcome(path="/calls/b.wav", status="failed", problem="empty file")], ["odd row"])
+    [row] = store.list_calls()
+    assert row == store.call_row("abc123")
+    assert (row.outcome, row.findings, row.duration, row.rep) == (Outcome.lost, 1, 20.0, "Maya")
+    assert list(row.model_dump(mode="json")) == ["call_id", "path", "date", "rep", "account", "deal_id", "duration",
+                                                 "channels", "outcome", "findings"]
+    last = store.last_run()
+    assert (last.run_id, last.failed, [(p.path, p.problem) for p in last.failures], last.warnings) == (
+        run, 1, [("/calls/b.wav", "empty file")], ["odd row"])
+    [deal] = store.deal_rows()
+    assert (deal.calls, deal.close_date) == (1, dt.date(2026, 10, 2))
+    [found] = store.export_finding_rows()
+    assert (found.outcome, found.rep, found.kind) == (Outcome.lost, "Maya", FindingKind.competitor)
+    [covered] = store.calls_in_period(None, None)
+    assert (covered.outcome, covered.extractor) == ("lost", "offline")
+    assert store.call_facts({"abc123"})["abc123"].path == "/calls/a.wav"
+    assert [r.path for r in store.finding_rows(None, None)] == ["/calls/a.wav"]
 
 
 def test_a_newer_schema_is_refused_not_misread(database_url):
@@ -170,7 +197,7 @@ def test_a_version_4_store_gets_source_ids_and_keeps_labels_and_content_hashes(d
     store = Store(database_url)
     a, c = call_key(Path("/calls/a.txt"), "D-1"), call_key(Path("/calls/c.txt"), "D-2")
     assert store.schema_version() == SCHEMA_VERSION and len(a) == len(c) == 16
-    assert sorted(r["call_id"] for r in store.list_calls()) == sorted([a, c])
+    assert sorted(r.call_id for r in store.list_calls()) == sorted([a, c])
     assert store.analysed_as(a) == ("00000000000000bb", "fp")  # the later analysis stays, its old id its hash
     assert store.analysed_as(c) == ("00000000000000cc", "fp")
     assert store.counts() == {"calls": 2, "deals": 0, "utterances": 6, "findings": 2, "labels": 3}
@@ -210,7 +237,7 @@ def test_a_migration_that_fails_leaves_the_store_as_it_was(database_url, monkeyp
     monkeypatch.undo()
     store = Store(database_url)  # the next open, with the fault gone, upgrades it
     assert store.schema_version() == SCHEMA_VERSION
-    assert [r["call_id"] for r in store.list_calls()] == [call_key(Path("/calls/a.txt"), "D-1")]
+    assert [r.call_id for r in store.list_calls()] == [call_key(Path("/calls/a.txt"), "D-1")]
 
 
 def test_processes_opening_a_new_store_at_once_all_find_it_migrated(database_url):

@@ -78,7 +78,7 @@ class Scores(BaseModel):
 def score(store: Store, labels: Path, customer_only_competitors: bool = False) -> Scores:
     """Precision/recall per finding kind (plus `contradiction`) and per label over the calls that have labels."""
     gold = load_labels(labels)
-    stems = {Path(c["path"]).stem: c["call_id"] for c in store.list_calls()}
+    stems = {Path(c.path).stem: c.call_id for c in store.list_calls()}
     kinds = ("objection", "competitor", "message", "contradiction")
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     handling = Handling()
@@ -122,12 +122,12 @@ def role_accuracy(store: Store, scripts: Path) -> dict[str, float]:
     """Share of utterances whose role matches the script line they start in, for stereo and mono calls."""
     totals = {"stereo": [0, 0], "mono": [0, 0]}
     for c in store.list_calls():
-        script = scripts / f"{Path(c['path']).stem}.txt"
+        script = scripts / f"{Path(c.path).stem}.txt"
         if not script.exists():
             continue
         starts = [(u.start, u.role.value) for u in read_transcript(script, "script").utterances]
-        group = totals["stereo" if c["channels"] == 2 else "mono"]
-        for u in store.transcript(c["call_id"]).utterances:
+        group = totals["stereo" if c.channels == 2 else "mono"]
+        for u in store.transcript(c.call_id).utterances:
             expected = max((s for s in starts if s[0] <= u.start + 0.5), default=starts[0])[1]
             group[0] += u.role.value == expected
             group[1] += 1

@@ -102,8 +102,8 @@ class _CallFinder:
         if self._paths is None:
             self._paths = {}
             for c in self.store.list_calls():
-                for key in (str(Path(c["path"]).resolve()), Path(c["path"]).name):
-                    self._paths.setdefault(key, []).append(c["call_id"])
+                for key in (str(Path(c.path).resolve()), Path(c.path).name):
+                    self._paths.setdefault(key, []).append(c.call_id)
         for key in (str((self.base / file).resolve()), Path(file).name):
             ids = self._paths.get(key, [])
             if len(ids) == 1:

@@ -70,7 +70,7 @@ def findings_to_review(store: Store, kind: FindingKind, label: str | None, limit
 def suggestions_to_review(store: Store, engines: Engines, limit: int, label: str | None = None) -> list[ReviewItem]:
     """Customer turns the objection tracker is least sure about (and some drawn at random), across stored calls."""
     seen = {(lb.call_id, lb.utterance_index, lb.text) for lb in store.labels(FindingKind.objection)}
-    transcripts = {c["call_id"]: store.transcript(c["call_id"]) for c in store.list_calls()}
+    transcripts = {c.call_id: store.transcript(c.call_id) for c in store.list_calls()}
     picked = suggestions(engines.extractor, transcripts.values(), limit * 4 if label else limit, seen)
     items = [ReviewItem(s.call_id, FindingKind.objection, s.category, s.utterance, s.text,
                         _context(transcripts[s.call_id].utterances, s.utterance.index), suggested=True)
@@ -91,13 +91,13 @@ def refresh_findings(store: Store, index: Index, engines: Engines) -> Refresh:
     fingerprint = engines.fingerprint
     refreshed, current, stale = 0, 0, []
     for row in store.list_calls():
-        call_id = row["call_id"]
+        call_id = row.call_id
         stored = store.fingerprint_of(call_id)
         if stored == fingerprint:
             current += 1
             continue
         if not same_transcript(stored, fingerprint):
-            stale.append(row["path"])
+            stale.append(row.path)
             continue
         analysis = extract_call(store.call(call_id), store.transcript(call_id), engines)
         index.upsert_call(analysis, store.outcome_of(analysis.call.deal_id))

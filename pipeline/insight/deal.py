@@ -15,6 +15,7 @@ from winloss.pipeline.playbook import Playbook
 from winloss.pipeline.render.callpage import recording_of
 from winloss.pipeline.render.links import MediaLinks
 from winloss.pipeline.render.templating import render_template
+from winloss.pipeline.storage.rows import CallRow
 from winloss.pipeline.storage.store import Store
 
 
@@ -73,13 +74,13 @@ def _said(f: FlatFinding) -> Said:
                 status=f.status, answered=f.answered, accepted=f.accepted)
 
 
-def _call(store: Store, row: dict) -> DealCall:
-    found = store.findings(row["call_id"])
+def _call(store: Store, row: CallRow) -> DealCall:
+    found = store.findings(row.call_id)
     by_kind = {k: [_said(f) for f in found if f.kind == k] for k in FindingKind}
-    steps = [Said(call_id=row["call_id"], label=m.label, at=m.at, start=m.start, role=m.role, quote=m.quote,
-                  status=m.detail or None) for m in next_steps(store.transcript(row["call_id"]).utterances)]
-    return DealCall(call_id=row["call_id"], path=row["path"], date=row["date"], rep=row["rep"],
-                    duration=row["duration"], objections=by_kind[FindingKind.objection],
+    steps = [Said(call_id=row.call_id, label=m.label, at=m.at, start=m.start, role=m.role, quote=m.quote,
+                  status=m.detail or None) for m in next_steps(store.transcript(row.call_id).utterances)]
+    return DealCall(call_id=row.call_id, path=row.path, date=row.date, rep=row.rep,
+                    duration=row.duration, objections=by_kind[FindingKind.objection],
                     competitors=[s for s in by_kind[FindingKind.competitor] if s.role != Role.rep],
                     messages=by_kind[FindingKind.message], next_steps=steps)
 
@@ -101,7 +102,7 @@ def _unique(values: list[str]) -> list[str]:
 def deal_view(store: Store, deal_id: str, playbook: Playbook) -> DealView:
     """The deal's view; NotFoundError when neither the CRM import nor any call knows the deal."""
     deal = store.deals_by_id().get(deal_id)
-    rows = [r for r in store.list_calls() if r["deal_id"] == deal_id]  # ordered by date, then path
+    rows = [r for r in store.list_calls() if r.deal_id == deal_id]  # ordered by date, then path
     if deal is None and not rows:
         raise NotFoundError(f"no deal {deal_id!r} in the store; `winloss deals import` adds deals and `winloss "
                             f"calls --json` shows each call's deal")
@@ -111,7 +112,7 @@ def deal_view(store: Store, deal_id: str, playbook: Playbook) -> DealView:
     return DealView(
         deal_id=deal_id, outcome=deal.outcome.value if deal else "unknown", amount=deal.amount if deal else None,
         stage=deal.stage if deal else None, close_date=deal.close_date if deal else None,
-        account=next((r["account"] for r in rows if r["account"]), None), calls=calls, objections=_tallies(calls),
+        account=next((r.account for r in rows if r.account), None), calls=calls, objections=_tallies(calls),
         competitors=_unique([s.label for c in calls for s in c.competitors]), messages_delivered=delivered,
         messages_contradicted=_unique([m.label for m in messages if m.status == "contradicted"]),
         messages_missed=[m.id for m in playbook.messages if m.id not in delivered])

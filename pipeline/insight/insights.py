@@ -4,13 +4,13 @@ deals it appears in and how those deals ended, with the quotes that prove each r
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from winloss.pipeline.insight.stats import Contrast, win_rate
 from winloss.pipeline.models import FindingKind, Role, mmss
+from winloss.pipeline.storage.rows import CallInPeriod, FindingRow
 from winloss.pipeline.storage.store import Store, _period, calls, deals, findings
 
 
@@ -164,7 +164,7 @@ def compute(store: Store, since: dt.date | None, until: dt.date | None, min_samp
     traits = _traits(store, since, until)
     in_period = store.calls_in_period(since, until)
     coverage = _coverage(store, since, until, in_period=in_period)
-    deal_outcome = {c["deal_id"]: c["outcome"] for c in in_period if c["deal_id"]}
+    deal_outcome = {c.deal_id: c.outcome for c in in_period if c.deal_id}
     closed = {d: o for d, o in deal_outcome.items() if o in ("won", "lost")}
 
     def contrast(with_deals: set[str], among: set[str]) -> Contrast:
@@ -238,7 +238,7 @@ def _traits(store: Store, since, until) -> dict[tuple, list[dict]]:
 
 
 def _missed(traits: dict[tuple, list[dict]], messages: list[str] | None, deal_outcome: dict[str, str],
-            in_period: list[dict], contrast, min_sample: int) -> list[Row]:
+            in_period: list[CallInPeriod], contrast, min_sample: int) -> list[Row]:
     """Per message: the calls and deals where it was neither delivered nor contradicted."""
     labels = sorted(set(messages or []) | {k[1] for k in traits if k[0] == "message"})
     closed = {d for d, o in deal_outcome.items() if o in ("won", "lost")}
@@ -246,7 +246,7 @@ def _missed(traits: dict[tuple, list[dict]], messages: list[str] | None, deal_ou
     for label in labels:
         seen_calls = {t["call_id"] for v in ("used", "contradicted") for t in traits.get(("message", label, v), [])}
         seen_deals = {t["deal_id"] for v in ("used", "contradicted") for t in traits.get(("message", label, v), [])}
-        missed_calls = [c for c in in_period if c["call_id"] not in seen_calls]
+        missed_calls = [c for c in in_period if c.call_id not in seen_calls]
         missed_deals = set(deal_outcome) - seen_deals
         if not missed_calls:
             continue
@@ -280,39 +280,39 @@ def _previous(store: Store, since, until, rows: dict[str, list[Row]]) -> Coverag
 
 def _quotes(store: Store, since, until, per_row: int) -> dict[tuple, list[Quote]]:
     """The best quotes per row: most confident first, customers' words first, one per call."""
-    by_key: dict[tuple, list[dict]] = defaultdict(list)
+    by_key: dict[tuple, list[FindingRow]] = defaultdict(list)
     for r in store.finding_rows(since, until):
-        if r["kind"] == "competitor" and r["role"] == Role.rep.value:
+        if r.kind == "competitor" and r.role == Role.rep.value:
             continue
-        v = "" if r["kind"] != "message" else ("contradicted" if r["status"] == "contradicted" else "used")
-        by_key[(r["kind"], r["label"], v)].append(r)
+        v = "" if r.kind != "message" else ("contradicted" if r.status == "contradicted" else "used")
+        by_key[(r.kind.value, r.label, v)].append(r)
     out = {}
     for key, items in by_key.items():
-        items.sort(key=lambda r: (r["role"] != Role.customer.value, -r["confidence"], r["date"] or dt.date.min))
+        items.sort(key=lambda r: (r.role != Role.customer.value, -r.confidence, r.date or dt.date.min))
         picked, seen = [], set()
         for r in items:
-            if r["call_id"] in seen:
+            if r.call_id in seen:
                 continue
-            seen.add(r["call_id"])
-            picked.append(Quote(call_id=r["call_id"], call=r["path"].rsplit("/", 1)[-1], rep=r["rep"],
-                                date=r["date"], at=mmss(r["start"]), start=r["start"], role=r["role"],
-                                speaker=(r["rep"] or "rep") if r["role"] == Role.rep.value else r["role"],
-                                outcome=r["outcome"], text=r["quote"], path=r["path"]))
+            seen.add(r.call_id)
+            picked.append(Quote(call_id=r.call_id, call=r.path.rsplit("/", 1)[-1], rep=r.rep,
+                                date=r.date, at=mmss(r.start), start=r.start, role=r.role,
+                                speaker=(r.rep or "rep") if r.role == Role.rep.value else r.role,
+                                outcome=r.outcome, text=r.quote, path=r.path))
             if len(picked) == per_row:
                 break
         out[key] = picked
     return out
 
 
-def _coverage(store: Store, since, until, with_failures: bool = True, in_period: list[dict] | None = None
+def _coverage(store: Store, since, until, with_failures: bool = True, in_period: list[CallInPeriod] | None = None
               ) -> Coverage:
     in_period = store.calls_in_period(since, until) if in_period is None else in_period
-    by_deal = {c["deal_id"]: c["outcome"] for c in in_period if c["deal_id"]}
+    by_deal = {c.deal_id: c.outcome for c in in_period if c.deal_id}
     outcomes = list(by_deal.values())
     run = store.last_run() if with_failures else None
     return Coverage(since=since, until=until, calls=len(in_period), deals=len(by_deal),
                     won=outcomes.count("won"), lost=outcomes.count("lost"), open=outcomes.count("open"),
                     baseline_win_rate=win_rate(outcomes.count("won"), outcomes.count("lost")),
-                    transcribers=sorted({c["transcriber"] for c in in_period}),
-                    extractors=sorted({c["extractor"] for c in in_period}),
-                    failed=json.loads(run["failures"]) if run and run["failures"] else [])
+                    transcribers=sorted({c.transcriber for c in in_period}),
+                    extractors=sorted({c.extractor for c in in_period}),
+                    failed=[p.model_dump() for p in run.failures] if run else [])

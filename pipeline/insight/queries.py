@@ -23,6 +23,7 @@ from winloss.pipeline.settings import SearchSettings
 from winloss.pipeline.storage import fulltext
 from winloss.pipeline.storage.fulltext import TextQuery
 from winloss.pipeline.storage.index import FINDINGS, UTTERANCES, Index
+from winloss.pipeline.storage.rows import CallFacts
 from winloss.pipeline.storage.store import Store
 from winloss.pipeline.vocab import FindingKind, Outcome, Role, Scope
 
@@ -107,11 +108,12 @@ def search(store: Store, index: Index, query: str, filters: Filters, limit: int 
     facts = store.call_facts({h.metadata["call_id"] for _, h in kept})
     out = []
     for score, h in kept:
-        m, call = h.metadata, facts.get(h.metadata["call_id"], {})
+        m = h.metadata
+        call = facts.get(m["call_id"]) or CallFacts(call_id=m["call_id"])
         out.append(SearchHit(score=score, semantic=h.score, exact=h.id in exact_ids, collection=collection,
-                             call_id=m["call_id"], file=(call.get("path") or "").rsplit("/", 1)[-1],
-                             date=call.get("date"), rep=call.get("rep"), deal_id=call.get("deal_id"),
-                             outcome=call.get("outcome"), kind=m.get("kind"), label=m.get("label"),
+                             call_id=m["call_id"], file=(call.path or "").rsplit("/", 1)[-1],
+                             date=call.date, rep=call.rep, deal_id=call.deal_id, outcome=call.outcome,
+                             kind=m.get("kind"), label=m.get("label"),
                              status=m.get("status") or None, role=m["role"], speaker=m.get("speaker") or None,
                              at=mmss(m["start"]), start=m["start"], quote=h.text))
     return out

@@ -39,23 +39,23 @@ def _median(values: list[float | None]) -> float | None:
 
 def scorecards(store: Store, playbook: Playbook, since: dt.date | None, until: dt.date | None,
                min_sample: int) -> tuple[list[RepCard], dict[str, float | None]]:
-    calls = [c for c in store.list_calls() if c["rep"] and (since is None or (c["date"] and c["date"] >= since))
-             and (until is None or (c["date"] and c["date"] <= until))]
-    per_call: dict[str, CallMetrics] = {c["call_id"]: compute(store.transcript(c["call_id"])) for c in calls}
-    findings = {c["call_id"]: store.findings(c["call_id"]) for c in calls}
-    team = {k: _median([getattr(per_call[c["call_id"]], k) for c in calls]) for k in COMPARED}
+    calls = [c for c in store.list_calls() if c.rep and (since is None or (c.date and c.date >= since))
+             and (until is None or (c.date and c.date <= until))]
+    per_call: dict[str, CallMetrics] = {c.call_id: compute(store.transcript(c.call_id)) for c in calls}
+    findings = {c.call_id: store.findings(c.call_id) for c in calls}
+    team = {k: _median([getattr(per_call[c.call_id], k) for c in calls]) for k in COMPARED}
     n_messages = len(playbook.messages)
     cards = []
-    for rep in sorted({c["rep"] for c in calls}):
-        mine = [c for c in calls if c["rep"] == rep]
-        deals = {c["deal_id"]: c["outcome"] for c in mine if c["deal_id"]}
+    for rep in sorted({c.rep for c in calls}):
+        mine = [c for c in calls if c.rep == rep]
+        deals = {c.deal_id: c.outcome for c in mine if c.deal_id}
         won, lost = sum(o == "won" for o in deals.values()), sum(o == "lost" for o in deals.values())
-        found = [f for c in mine for f in findings[c["call_id"]]]
+        found = [f for c in mine for f in findings[c.call_id]]
         objections = [f for f in found if f.kind.value == "objection"]
         judged = [f.answered for f in objections if f.answered is not None]
-        delivered = [len({f.label for f in findings[c["call_id"]] if f.kind.value == "message"
+        delivered = [len({f.label for f in findings[c.call_id] if f.kind.value == "message"
                           and f.status != "contradicted"}) / n_messages for c in mine] if n_messages else []
-        metrics = {k: _median([getattr(per_call[c["call_id"]], k) for c in mine]) for k in COMPARED}
+        metrics = {k: _median([getattr(per_call[c.call_id], k) for c in mine]) for k in COMPARED}
         ci = wilson(won, won + lost)
         cards.append(RepCard(
             rep=rep, calls=len(mine), deals=len(deals), won=won, lost=lost,

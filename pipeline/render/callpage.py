@@ -11,6 +11,7 @@ from winloss.pipeline.insight.summary import TITLES, CallSummary, Moment
 from winloss.pipeline.models import FlatFinding, Transcript, Utterance, mmss
 from winloss.pipeline.render.links import MediaLinks
 from winloss.pipeline.render.templating import render_template
+from winloss.pipeline.storage.rows import CallRow
 
 AUDIO_SUFFIXES = (".mp3", ".opus", ".ogg", ".wav", ".m4a", ".flac", ".webm")
 
@@ -71,18 +72,18 @@ def _utterance(u: Utterance, found: list[FlatFinding]) -> dict:
             "tags": [f"{f.kind.value}: {f.label}" + (f"/{f.status}" if f.status else "") for f in found]}
 
 
-def render(call: dict, transcript: Transcript, findings: list[FlatFinding], summary: CallSummary,
+def render(call: CallRow, transcript: Transcript, findings: list[FlatFinding], summary: CallSummary,
            audio: Path | None, links: MediaLinks | None = None) -> str:
     """The page; `links` says how it reaches the recording from where it is written (None: only served links)."""
     by_utt: dict[int, list[FlatFinding]] = {}
     for f in findings:
         by_utt.setdefault(f.utterance_index, []).append(f)
-    title = f"Call {call['call_id'][:8]} · {call.get('date') or 'undated'} · rep {call.get('rep') or '–'}"
+    title = f"Call {call.call_id[:8]} · {call.date or 'undated'} · rep {call.rep or '–'}"
     extra = [(name, [_moment(m) for m in items]) for name, items in
              (("Needs", summary.needs), ("Risks", summary.risks), ("Next steps", summary.next_steps)) if items]
     return render_template(
         "callpage.html.j2", title=title, call=call, audio=(links or MediaLinks()).href(audio) if audio else None,
-        source=Path(call["path"]).name, moments=[_moment(m) for m in summary.moments],
+        source=Path(call.path).name, moments=[_moment(m) for m in summary.moments],
         missed=summary.missed_messages, engine=summary.engine, extra=extra,
         tip=_moment(summary.coaching_tip) if summary.coaching_tip else None, metrics=_metrics(summary.metrics),
         utterances=[_utterance(u, by_utt.get(u.index, [])) for u in transcript.utterances])

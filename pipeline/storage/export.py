@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Iterable
+from enum import Enum
 from pathlib import Path
 
 from winloss.pipeline.errors import WinlossError
@@ -39,7 +40,12 @@ def rows(store, table: str) -> list[dict]:
         found = store.deal_rows()
     else:
         raise WinlossError(f"cannot export {table!r}: choose one of {', '.join(TABLES)}")
-    return [{k: r.get(k) for k in COLUMNS[table]} for r in found]
+    return [{k: _cell(getattr(r, k)) for k in COLUMNS[table]} for r in found]
+
+
+def _cell(value: object) -> object:
+    """A typed row's value as the plain one the writers take: an enum as its string (dates stay dates)."""
+    return value.value if isinstance(value, Enum) else value
 
 
 def guard(value: object) -> object:

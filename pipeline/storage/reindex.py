@@ -7,9 +7,10 @@ lock, so an interrupted one leaves the old index answering and a running `analyz
 from __future__ import annotations
 
 from pydantic import BaseModel
-from winloss.pipeline.models import Call, Outcome, finding_key
+from winloss.pipeline.models import Call, finding_key
 from winloss.pipeline.storage.index import FINDINGS, UTTERANCES, Index
 from winloss.pipeline.storage.lock import data_lock
+from winloss.pipeline.storage.rows import CallRow
 from winloss.pipeline.storage.store import Store
 
 
@@ -22,11 +23,10 @@ def reindex(store: Store, index: Index) -> dict[str, int]:
     return {"calls": len(calls), **index.counts()}
 
 
-def _fill(store: Store, index: Index, calls: list[dict]) -> None:
+def _fill(store: Store, index: Index, calls: list[CallRow]) -> None:
     for c in calls:
-        outcome = Outcome(c["outcome"]) if c["outcome"] else None  # list_calls joined the deals already
-        call = store.call(c["call_id"])
-        index.replace_call(call, outcome, store.transcript(call.call_id).utterances,
+        call = store.call(c.call_id)
+        index.replace_call(call, c.outcome, store.transcript(call.call_id).utterances,
                            store.finding_records(call.call_id))
 
 
@@ -39,10 +39,9 @@ def rekey(store: Store, index: Index) -> None:
 
     def fill(new: Index) -> None:
         for c in calls:
-            call = store.call(c["call_id"])
+            call = store.call(c.call_id)
             if not _copy(store, old, new, call):
-                outcome = Outcome(c["outcome"]) if c["outcome"] else None
-                new.replace_call(call, outcome, store.transcript(call.call_id).utterances,
+                new.replace_call(call, c.outcome, store.transcript(call.call_id).utterances,
                                  store.finding_records(call.call_id))
 
     index.rebuild(fill)

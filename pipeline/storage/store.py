@@ -31,6 +31,15 @@ from winloss.pipeline.models import (
     Transcript,
     Utterance,
 )
+from winloss.pipeline.storage.rows import (
+    CallFacts,
+    CallInPeriod,
+    CallRow,
+    DealRow,
+    ExportFindingRow,
+    FindingRow,
+    RunRow,
+)
 
 metadata = sa.MetaData()
 
@@ -414,7 +423,7 @@ class Store:
                                 f"`winloss calls` lists them")
         return ids[0]
 
-    def list_calls(self) -> list[dict]:
+    def list_calls(self) -> list[CallRow]:
         q = (sa.select(calls.c.call_id, calls.c.path, calls.c.date, calls.c.rep, calls.c.account, calls.c.deal_id,
                        calls.c.duration, calls.c.channels, deals.c.outcome,
                        sa.func.count(findings.c.finding_id).label("findings"))
@@ -422,10 +431,10 @@ class Store:
                           .outerjoin(findings, findings.c.call_id == calls.c.call_id))
              .group_by(calls.c.call_id, deals.c.outcome).order_by(calls.c.date, calls.c.path))
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(q).mappings()]
+            return [CallRow.model_validate(r) for r in conn.execute(q).mappings()]
 
-    def call_row(self, call_id: str) -> dict:
-        return next(c for c in self.list_calls() if c["call_id"] == call_id)
+    def call_row(self, call_id: str) -> CallRow:
+        return next(c for c in self.list_calls() if c.call_id == call_id)
 
     def findings(self, call_id: str | None = None) -> list[FlatFinding]:
         q = sa.select(findings).order_by(findings.c.call_id, findings.c.start, findings.c.kind)
@@ -435,7 +444,7 @@ class Store:
             return [FlatFinding.model_validate({k: v for k, v in r.items() if k != "finding_id"})
                     for r in conn.execute(q).mappings()]
 
-    def finding_rows(self, since: dt.date | None, until: dt.date | None) -> list[dict]:
+    def finding_rows(self, since: dt.date | None, until: dt.date | None) -> list[FindingRow]:
         """Findings joined to their call and deal: what the report aggregates."""
         q = (sa.select(findings, calls.c.date, calls.c.rep, calls.c.deal_id, calls.c.path,
                        sa.func.coalesce(deals.c.outcome, "unknown").label("outcome"))
@@ -443,19 +452,20 @@ class Store:
                           .outerjoin(deals, calls.c.deal_id == deals.c.deal_id)))
         q = _period(q, since, until)
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(q).mappings()]
+            return [FindingRow.model_validate(r) for r in conn.execute(q).mappings()]
 
-    def calls_in_period(self, since: dt.date | None, until: dt.date | None) -> list[dict]:
+    def calls_in_period(self, since: dt.date | None, until: dt.date | None) -> list[CallInPeriod]:
         q = (sa.select(calls.c.call_id, calls.c.deal_id, calls.c.date, calls.c.transcriber, calls.c.extractor,
                        sa.func.coalesce(deals.c.outcome, "unknown").label("outcome"))
              .select_from(calls.outerjoin(deals, calls.c.deal_id == deals.c.deal_id)))
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(_period(q, since, until)).mappings()]
+            return [CallInPeriod.model_validate(r) for r in conn.execute(_period(q, since, until)).mappings()]
 
-    def last_run(self) -> dict | None:
+    def last_run(self) -> RunRow | None:
+        q = sa.select(*(runs.c[k] for k in RunRow.model_fields)).order_by(runs.c.run_id.desc()).limit(1)
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(runs).order_by(runs.c.run_id.desc()).limit(1)).mappings().first()
-        return dict(row) if row else None
+            row = conn.execute(q).mappings().first()
+        return RunRow.model_validate(row) if row else None
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -491,15 +501,15 @@ class Store:
         with self.engine.connect() as conn:
             return {cid: did for cid, did in conn.execute(q)}
 
-    def deal_rows(self) -> list[dict]:
+    def deal_rows(self) -> list[DealRow]:
         """Every deal with its number of stored calls (a deal from the CRM may have none yet)."""
         q = (sa.select(deals, sa.func.count(calls.c.call_id).label("calls"))
              .select_from(deals.outerjoin(calls, calls.c.deal_id == deals.c.deal_id))
              .group_by(*deals.c).order_by(deals.c.deal_id))
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(q).mappings()]
+            return [DealRow.model_validate(r) for r in conn.execute(q).mappings()]
 
-    def export_finding_rows(self) -> list[dict]:
+    def export_finding_rows(self) -> list[ExportFindingRow]:
         """Every finding with its call's date, rep, account and deal, and the deal's outcome as it is now."""
         q = (sa.select(calls.c.date, calls.c.rep, calls.c.account, calls.c.deal_id, deals.c.outcome,
                        *(findings.c[k] for k in FlatFinding.model_fields))
@@ -507,9 +517,9 @@ class Store:
                           .outerjoin(deals, calls.c.deal_id == deals.c.deal_id))
              .order_by(calls.c.date, findings.c.call_id, findings.c.start, findings.c.kind))
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(q).mappings()]
+            return [ExportFindingRow.model_validate(r) for r in conn.execute(q).mappings()]
 
-    def call_facts(self, call_ids: set[str]) -> dict[str, dict]:
+    def call_facts(self, call_ids: set[str]) -> dict[str, CallFacts]:
         """path, date, rep, deal and outcome of the given calls, as they are now."""
         if not call_ids:
             return {}
@@ -517,7 +527,7 @@ class Store:
              .select_from(calls.outerjoin(deals, calls.c.deal_id == deals.c.deal_id))
              .where(calls.c.call_id.in_(sorted(call_ids))))
         with self.engine.connect() as conn:
-            return {r["call_id"]: dict(r) for r in conn.execute(q).mappings()}
+            return {r["call_id"]: CallFacts.model_validate(r) for r in conn.execute(q).mappings()}
 
     def call(self, call_id: str) -> Call:
         with self.engine.connect() as conn:
