@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 from winloss.cli.app import app
 from winloss.pipeline.extract.learning import operating_point
+from winloss.pipeline.extract.review import findings_to_review
 from winloss.pipeline.models import ANY_LABEL, FindingKind
 from winloss.pipeline.storage.store import Store
 
@@ -86,13 +87,17 @@ def test_labels_teach_the_tracker_and_the_report_shows_their_precision(data):
 
 def test_review_goes_through_its_prompts_and_saves_every_answer(data):
     # y: right; n: not an objection at all; c + category: right kind, other category; q: stop
-    result = winloss(data, "review", "--limit", "5", "--who", "ana", input="y\nn\nc\nbudget\nq\n")
+    store = Store(f"sqlite:///{data / 'winloss.db'}")
+    third = findings_to_review(store, FindingKind.objection, None, 5)[2]
+    other = next(c for c in ("budget", "price", "timing") if c != third.label)
+    result = winloss(data, "review", "--limit", "5", "--who", "ana", input=f"y\nn\nc\n{other}\nq\n")
     assert result.exit_code == 0, result.output
     assert "[y]es / [n]o" in result.output and "4 label(s) saved" in result.output
-    labels = Store(f"sqlite:///{data / 'winloss.db'}").labels()
+    labels = store.labels()
     verdicts = [(lb.label == ANY_LABEL, lb.verdict, lb.who) for lb in labels]
     assert verdicts[0] == (False, True, "ana") and verdicts[1] == (True, False, "ana")
-    assert [(lb.label, lb.verdict) for lb in labels[2:]][1] == ("budget", True)
+    assert [(lb.label, lb.verdict) for lb in labels[2:]] == [(third.label, False), (other, True)]
+    assert labels[2].utterance_index == third.utterance.index
     assert all(lb.source == "review" for lb in labels)
     again = winloss(data, "review", "--limit", "5", input="q\n")  # judged turns are not asked again
     assert labels[0].text not in again.output

@@ -51,11 +51,19 @@ def _judged(labels: list[Label]) -> set[tuple[str, int, str]]:
 
 
 def findings_to_review(store: Store, kind: FindingKind, label: str | None, limit: int) -> list[ReviewItem]:
-    """Stored findings nobody has judged yet, newest calls first, at most one per turn."""
+    """Stored findings nobody has judged yet, newest calls first (then by path and time in the call), at most one
+    per turn. The order depends on the calls alone, never on their ids (hashes of where the files lie)."""
     done = _judged(store.labels(kind))
     out: list[ReviewItem] = []
     transcripts: dict[str, list[Utterance]] = {}
-    for f in reversed(store.findings()):
+    calls = {c.call_id: c for c in store.list_calls()}
+
+    def order(f) -> tuple[int, str, float]:
+        call = calls[f.call_id]
+        return -(call.date.toordinal() if call.date else 0), call.path, f.start
+
+    newest_first = sorted(store.findings(), key=order)
+    for f in newest_first:
         if len(out) >= limit:
             break
         if f.kind is not kind or (label and f.label != label) or (f.call_id, f.utterance_index, kind.value) in done:
