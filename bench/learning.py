@@ -94,7 +94,8 @@ def curve(transcripts, gold, playbook, settings, embedder, steps: list[int], see
         while len(labels) < n:
             extractor = OfflineExtractor(playbook, settings.extraction, embedder, learned)
             seen = {(lb.call_id, lb.utterance_index, lb.text) for lb in labels}
-            labels += review(suggestions(extractor, pool, min(ROUND, n - len(labels)), seen), gold)
+            # each seed its own reviewer's random draw, as each seed has its own split
+            labels += review(suggestions(extractor, pool, min(ROUND, n - len(labels)), seen, salt=f"{seed}:"), gold)
             learned = train(labels, playbook, embedder, settings.extraction)
         out[n] = score(OfflineExtractor(playbook, settings.extraction, embedder, learned), test, gold)
     return out
@@ -106,7 +107,7 @@ def main() -> None:
     parser.add_argument("--playbook", type=Path, default=ROOT / "bench" / "playbooks" / "marketplace.toml")
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "winloss.toml")
     parser.add_argument("--steps", default="0,25,50,100,200")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=10, help="splits, each with its own reviewer's random draw")
     args = parser.parse_args()
     settings = load_settings(args.config)
     playbook = load_playbook(args.playbook)

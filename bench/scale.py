@@ -19,60 +19,17 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import ROOT, generate
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def fresh_database(admin_url: str, name: str) -> str:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
-
-
-def start_chroma(folder: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("chroma")), "run", "--path", str(folder),
-                             "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2).read()
-            return proc, url
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("chroma run did not come up") from None
-            time.sleep(0.5)
+sys.path.insert(0, str(ROOT))
+from tests.servers import create_database, drop_database, start_chroma  # the test suite's servers, as in CI
 
 
 def empty_index(url: str) -> None:
@@ -187,7 +144,7 @@ def main() -> None:
                 shutil.rmtree(work / "data", ignore_errors=True)
                 settings = load_settings(ROOT / "config" / "winloss.toml", data_dir=work / "data")
                 settings = settings.model_copy(update={"storage": settings.storage.model_copy(update={
-                    "database_url": fresh_database(args.database_url, f"winloss_scale_{n}"),
+                    "database_url": create_database(args.database_url, f"winloss_scale_{n}"),
                     "chroma_url": chroma_url})})
                 results.append(measure(n, settings, manifest, deals, args.calls, bool(args.audio), chroma.pid))
                 drop_database(args.database_url, f"winloss_scale_{n}")

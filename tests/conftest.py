@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from . import servers
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -98,17 +100,10 @@ POSTGRES_ENV = "WINLOSS_TEST_POSTGRES_URL"
 
 def fresh_postgres(name: str) -> str:
     """A new, empty database called `name` on the test server; skips the test when no server is configured."""
-    import sqlalchemy as sa
-
     url = os.environ.get(POSTGRES_ENV)
     if not url:
         pytest.skip(f"no PostgreSQL server: set {POSTGRES_ENV} (`bash .ci/postgres.sh` starts one and prints it)")
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
+    return servers.create_database(url, name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -119,51 +114,27 @@ def database_url(request, tmp_path) -> str:
     return fresh_postgres(f"winloss_t_{os.getpid()}")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory):
     """A real `chroma run` server on loopback, with its own persistence dir; yields its URL."""
-    import subprocess
-    import sys
-
-    binary = Path(sys.executable).parent / "chroma"
-    if not binary.exists():
-        pytest.fail(f"{binary} not found: the chromadb package installs it")
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("chroma") / "server.log").open("w")
-    proc = subprocess.Popen([str(binary), "run", "--path", str(tmp_path_factory.mktemp("chroma-data")),
-                             "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_http(f"{url}/api/v2/heartbeat", proc, log.name, timeout=60)
+        proc, url = servers.start_chroma(tmp_path_factory.mktemp("chroma-data"),
+                                         tmp_path_factory.mktemp("chroma") / "server.log")
+    except servers.ServerDown as exc:
+        pytest.fail(str(exc))
+    try:
         yield url
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-        log.close()
 
 
 def wait_for_http(url: str, proc, log_path, timeout: float = 120) -> None:
     """Poll `url` until it answers; fail with the server's log when the process dies or time runs out."""
-    import time
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"{url} did not come up; log:\n{Path(log_path).read_text()[-3000:]}")
-            time.sleep(0.5)
+    try:
+        servers.wait_for_http(url, proc, log_path, timeout)
+    except servers.ServerDown as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
@@ -173,7 +144,7 @@ def prefect_server(tmp_path_factory):
     import sys
 
     home = tmp_path_factory.mktemp("prefect-home")
-    port = _free_port()
+    port = servers.free_port()
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_SERVER_UI_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)

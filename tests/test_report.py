@@ -129,9 +129,9 @@ def smtp_sink():
         def prepare_message(self, session, envelope):
             return email.message_from_bytes(envelope.content, policy=policy.default)
 
-    from .conftest import _free_port
+    from .servers import free_port
 
-    port = _free_port()
+    port = free_port()
     controller = Controller(Keep(), hostname="127.0.0.1", port=port)
     controller.start()
     try:

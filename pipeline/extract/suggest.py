@@ -23,9 +23,10 @@ class Suggestion:
 
 
 def suggestions(extractor: OfflineExtractor, transcripts: Iterable[Transcript], limit: int,
-                seen: set[tuple[str, int, str]] = frozenset()) -> list[Suggestion]:
+                seen: set[tuple[str, int, str]] = frozenset(), salt: str = "") -> list[Suggestion]:
     """`limit` customer sentences, one per utterance, alternating the one nearest the decision (uncertainty
-    sampling) and one drawn at random, skipping sentences already labelled (`seen`: call id, utterance index, text)."""
+    sampling) and one drawn at random, skipping sentences already labelled (`seen`: call id, utterance index, text).
+    The draw is a hash order of the turns (the same on every run); `salt` gives another one."""
     pool: dict[tuple[str, int], Suggestion] = {}
     for tr in transcripts:
         for j in extractor.objection_margins(tr):
@@ -36,7 +37,7 @@ def suggestions(extractor: OfflineExtractor, transcripts: Iterable[Transcript], 
             if key not in pool or abs(j.margin) < abs(pool[key].margin):
                 pool[key] = Suggestion(tr.call_id, u, u.text, j.category, j.margin)
     uncertain = sorted(pool.values(), key=lambda s: (abs(s.margin), s.call_id, s.utterance.index))
-    drawn = sorted(pool.values(), key=lambda s: hashlib.sha256(f"{s.call_id}:{s.text}".encode()).digest())
+    drawn = sorted(pool.values(), key=lambda s: hashlib.sha256(f"{salt}{s.call_id}:{s.text}".encode()).digest())
     out: dict[tuple[str, int], Suggestion] = {}
     for a, b in zip(uncertain, drawn, strict=True):
         for s in (a, b):
