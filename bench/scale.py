@@ -7,7 +7,7 @@ load their models first (timed apart: once per worker process), then the generat
 `analyze_calls` with orchestration.dask_address pointing at the cluster.
 
     export WINLOSS_TEST_POSTGRES_URL=$(bash .ci/postgres.sh)
-    .venv/bin/python bench/scale.py --calls 48 --workers 1 2
+    .venv/bin/python bench/scale.py --calls 48 --workers 1 2 --repeat 3
     .venv/bin/python bench/scale.py --audio 6 --workers 1     # the first 6 demo recordings: audio per worker
 
 Prints one JSON object; figures and sizing go to docs/PERFORMANCE.md ("Scale-out on Dask").
@@ -119,6 +119,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=48)
     parser.add_argument("--per-call", type=int, default=60, help="turns per generated call (about 10 minutes)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each worker count, alternating; their medians "
+                        "are compared (one run's rate moves by 10-20%% on a shared machine)")
     parser.add_argument("--audio", type=int, help="analyse the first N demo recordings instead of transcripts")
     parser.add_argument("--database-url", default=os.environ.get("WINLOSS_TEST_POSTGRES_URL"),
                         help="a PostgreSQL URL whose user may create databases (default: WINLOSS_TEST_POSTGRES_URL)")
@@ -139,7 +141,7 @@ def main() -> None:
         chroma, chroma_url = start_chroma(work / "chroma")
         results = []
         try:
-            for n in args.workers:
+            for n in [n for _ in range(args.repeat) for n in args.workers]:  # alternating: 1, 2, 1, 2, ...
                 empty_index(chroma_url)
                 shutil.rmtree(work / "data", ignore_errors=True)
                 settings = load_settings(ROOT / "config" / "winloss.toml", data_dir=work / "data")
@@ -152,12 +154,14 @@ def main() -> None:
         finally:
             chroma.terminate()
             chroma.wait(timeout=30)
-    base = results[0]["calls_per_min"] / results[0]["workers"]
+    rate = {n: statistics.median(r["calls_per_min"] for r in results if r["workers"] == n) for n in args.workers}
+    base = rate[args.workers[0]] / args.workers[0]
     print(json.dumps({
         "corpus": {"calls": args.calls, "audio": bool(args.audio), "utterances": utterances,
                    "turns_per_call": None if args.audio else args.per_call},
         "runs": results,
-        "speedup_vs_one_worker": {r["workers"]: round(r["calls_per_min"] / base, 2) for r in results},
+        "median_calls_per_min": rate,
+        "speedup_vs_one_worker": {n: round(r / base, 2) for n, r in rate.items()},  # of the medians
         "cores": os.cpu_count(), "python": sys.version.split()[0],
     }, indent=2))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import uuid
 from dataclasses import dataclass
@@ -100,8 +101,15 @@ def worker_context(job: WorkerJob):
         import torch
 
         # A worker is the unit of parallelism: its models use the cores it was given, and it starts no embedding
-        # processes of its own (Dask's worker processes are daemons, which may not have children).
+        # processes of its own (Dask's worker processes are daemons, which may not have children). Dask's nanny
+        # already holds BLAS to one thread; the tokenizers' thread pool is ours to size (set before it starts): left
+        # at one thread per machine core, two one-thread workers on two cores spent 4-15% more CPU per call than
+        # one alone, and the speed-up of two workers fell from 1.72x to 1.51x (bench/scale.py, docs/PERFORMANCE.md).
         torch.set_num_threads(threads)
+        if threads == 1:
+            os.environ["TOKENIZERS_PARALLELISM"] = "false"
+        else:
+            os.environ.setdefault("RAYON_NUM_THREADS", str(threads))
         t = job.settings.transcription
         settings = job.settings.model_copy(update={
             "embeddings": job.settings.embeddings.model_copy(update={"processes": 0}),

@@ -147,6 +147,8 @@ def test_cluster_run_matches_local_run(dask_cluster, chroma_server, manifest, lo
     # both workers took calls, and each loaded its models once and kept them for the next run
     loaded = worker_contexts(client)
     assert len(loaded) == 2 and all(len(ids) == 1 and ids[0] for ids in loaded.values()), loaded
+    # a one-thread worker's tokenizer starts no thread per machine core (they cost a pair of workers CPU)
+    assert set(client.run(os.environ.get, "TOKENIZERS_PARALLELISM").values()) == {"false"}
     again = analyse(settings, manifest)
     assert [o.status for o in again] == ["unchanged"] * 24
     assert worker_contexts(client) == loaded
