@@ -148,7 +148,10 @@ def test_cluster_run_matches_local_run(dask_cluster, chroma_server, manifest, lo
     loaded = worker_contexts(client)
     assert len(loaded) == 2 and all(len(ids) == 1 and ids[0] for ids in loaded.values()), loaded
     # a one-thread worker's tokenizer starts no thread per machine core (they cost a pair of workers CPU)
-    assert set(client.run(os.environ.get, "TOKENIZERS_PARALLELISM").values()) == {"false"}
+    def tokenizer_parallelism():  # read in the worker (os.environ.get itself would carry this process's environ)
+        return os.environ.get("TOKENIZERS_PARALLELISM")
+
+    assert set(client.run(tokenizer_parallelism).values()) == {"false"}
     again = analyse(settings, manifest)
     assert [o.status for o in again] == ["unchanged"] * 24
     assert worker_contexts(client) == loaded
