@@ -103,8 +103,8 @@ def worker_context(job: WorkerJob):
         # A worker is the unit of parallelism: its models use the cores it was given, and it starts no embedding
         # processes of its own (Dask's worker processes are daemons, which may not have children). Dask's nanny
         # already holds BLAS to one thread; the tokenizers' thread pool is ours to size (set before it starts): left
-        # at one thread per machine core, two one-thread workers on two cores spent 4-15% more CPU per call than
-        # one alone, and the speed-up of two workers fell from 1.72x to 1.51x (bench/scale.py, docs/PERFORMANCE.md).
+        # at one thread per machine core, a lone worker borrowed the idle core and a pair spent 10-20% more CPU per
+        # call than one alone: two workers did 1.51x one, against 1.66-1.72x (bench/scale.py, docs/PERFORMANCE.md).
         torch.set_num_threads(threads)
         if threads == 1:
             os.environ["TOKENIZERS_PARALLELISM"] = "false"
