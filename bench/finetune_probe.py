@@ -21,14 +21,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from learning import ROOT, load, review
-from winloss.pipeline.extract.learning import FindingKind, seeds, train, verdicts
-from winloss.pipeline.extract.suggest import suggestions
-from winloss.pipeline.extract.trackers import OfflineExtractor
+from learning import ROOT, load, review_until, split
+from winloss.pipeline.extract.learning import FindingKind, seeds, verdicts
 from winloss.pipeline.models import Role
 from winloss.pipeline.playbook import load_playbook
-from winloss.pipeline.providers.embed import _model_path as minilm_path
-from winloss.pipeline.providers.embed import build_embedder
+from winloss.pipeline.providers.embed import build_embedder, minilm_path
 from winloss.pipeline.settings import load_settings
 
 
@@ -84,19 +81,9 @@ def main() -> None:
     transcripts, gold = load(args.folder)
     print("seed tracker_auc tracker_recall@p0.8 finetuned_auc finetuned_recall@p0.8 finetune_s")
     for seed in map(int, args.seeds.split(",")):
-        rng = np.random.default_rng(seed)
-        ids = sorted(transcripts)
-        reviewed = set(rng.choice(ids, size=len(ids) // 2, replace=False))
-        pool = [transcripts[i] for i in ids if i in reviewed]
-        labels, learned = [], None
-        while len(labels) < args.reviews:
-            extractor = OfflineExtractor(playbook, settings.extraction, embedder, learned)
-            seen = {(lb.call_id, lb.utterance_index, lb.text) for lb in labels}
-            labels += review(suggestions(extractor, pool, min(25, args.reviews - len(labels)), seen, f"{seed}:"),
-                             gold)
-            learned = train(labels, playbook, embedder, settings.extraction)
-        turns = [(tr.call_id, u) for i in ids if i not in reviewed for tr in [transcripts[i]] for u in tr.utterances
-                 if u.role is Role.customer]
+        pool, scored = split(transcripts, seed)
+        labels, learned = review_until(args.reviews, [], None, pool, gold, playbook, settings, embedder, seed)
+        turns = [(tr.call_id, u) for tr in scored for u in tr.utterances if u.role is Role.customer]
         truth = np.array([bool(gold[(c, u.index)]["objection"]) for c, u in turns])
         texts = [u.text for _, u in turns]
         tracker = learned.detector(FindingKind.objection).probabilities(texts, embedder)

