@@ -89,7 +89,7 @@ def search(store: Store, index: Index, query: str, filters: Filters, limit: int 
     call_ids = filters.call_ids(store)
     said: set[tuple[str, int]] | None = None
     if filters.speaker:
-        said = fulltext.utterance_keys(store.engine, fulltext.spoken_by(store.engine, filters.speaker))
+        said = fulltext.utterance_keys(store.engine, fulltext.spoken_by(filters.speaker))
         call_ids = sorted({c for c, _ in said} & (set(call_ids) if call_ids is not None else {c for c, _ in said}))
     fetch = limit * tuning.candidates
     semantic = index.search(plain_query, collection=collection, limit=fetch, where=where,

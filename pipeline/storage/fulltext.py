@@ -54,7 +54,6 @@ class TextQuery(BaseModel):
     def empty(self) -> bool:
         return not self.phrases and not self.words
 
-
     def coverage(self, text: str) -> float:
         """Share of the query's terms in `text` (a word also as the start of a longer one: price, prices)."""
         terms = [*self.phrases, *self.words]
@@ -116,7 +115,7 @@ def _matches(dialect: str, query: TextQuery) -> sa.Select:
             .order_by(sa.func.ts_rank(vector, tsquery).desc()))
 
 
-def spoken_by(engine: Engine, name: str) -> sa.Select:
+def spoken_by(name: str) -> sa.Select:
     """(call_id, idx) of what `name` said: utterances under that speaker name, or the rep's turns in the calls
     whose rep has that name (case-insensitive)."""
     from winloss.pipeline.storage.store import calls, utterances
