@@ -73,8 +73,11 @@ def review(ctx: typer.Context,
     st = state(ctx)
     if suggest and kind is not FindingKind.objection:
         raise WinlossError("--suggest picks objection turns; review messages and competitors by their findings")
-    items = (suggestions_to_review(st.store, st.engines(), limit, label) if suggest
-             else findings_to_review(st.store, kind, label, limit))
+    if suggest:
+        with _trained(st) as engines:  # closed once the suggestions are picked: answering needs no model
+            items = suggestions_to_review(st.store, engines, limit, label)
+    else:
+        items = findings_to_review(st.store, kind, label, limit)
     if not items:
         console.print("Nothing to review: no " + ("unlabelled customer turns" if suggest else
                                                   "finding of this kind without a verdict; try --suggest") + ".")
