@@ -98,8 +98,15 @@ def review_until(n: int, labels: list[Label], learned, pool, gold, playbook, set
         # each seed its own reviewer's random draw, as each seed has its own split
         labels = labels + review(suggestions(extractor, pool, min(ROUND, n - len(labels)), seen, salt=f"{seed}:"),
                                  gold)
-        learned = train(labels, playbook, embedder, settings.extraction)
+        learned = train(labels, playbook, embedder, settings.extraction, reviewed_turns(pool, labels))
     return labels, learned
+
+
+def reviewed_turns(pool, labels: list[Label]) -> list[str]:
+    """The customer turns of the calls that hold labels, as `Store.reviewed_turns` gives them to `winloss learn`."""
+    reviewed = {lb.call_id for lb in labels}
+    return [u.text for tr in sorted(pool, key=lambda t: t.call_id) if tr.call_id in reviewed
+            for u in tr.utterances if u.role is Role.customer]
 
 
 def curve(transcripts, gold, playbook, settings, embedder, steps: list[int], seed: int) -> dict[int, tuple]:

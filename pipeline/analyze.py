@@ -36,13 +36,16 @@ AUTO_PROCESSES_AT = 50
 class Engines:
     """The providers one run needs, built from config on first use (nothing loads at import)."""
 
-    def __init__(self, settings: Settings, playbook: Playbook, transcripts: int = 0, labels: list[Label] = ()):
+    def __init__(self, settings: Settings, playbook: Playbook, transcripts: int = 0, labels: list[Label] = (),
+                 population: list[str] = ()):
         """`transcripts`: how many text transcripts the run holds (they decide whether embedding gets processes);
-        `labels`: reviewers' verdicts, which the trackers learn from."""
+        `labels`: reviewers' verdicts, which the trackers learn from; `population`: the customer turns of the reviewed
+        calls, on which a learned tracker's threshold meets the precision target."""
         self.settings = settings
         self.playbook = playbook
         self.transcripts = transcripts
         self.labels = list(labels)
+        self.population = list(population)
 
     @cached_property
     def transcriber(self) -> Transcriber:
@@ -99,7 +102,7 @@ class Engines:
             return None
         from winloss.pipeline.extract.learning import train
 
-        return train(self.labels, self.playbook, self.embedder, self.settings.extraction)
+        return train(self.labels, self.playbook, self.embedder, self.settings.extraction, self.population)
 
     @cached_property
     def extractor(self) -> Extractor:
@@ -109,7 +112,7 @@ class Engines:
     def fingerprint(self) -> str:
         from winloss.pipeline.extract.learning import digest
 
-        return fingerprint(self.settings, self.playbook, digest(self.labels))
+        return fingerprint(self.settings, self.playbook, digest(self.labels, self.population))
 
     @property
     def transcriber_name(self) -> str:

@@ -82,11 +82,15 @@ class App:
 
     def engines(self, transcripts: int = 0, labels: list[Label] | None = None) -> Engines:
         """The analysis providers for one run: `transcripts` text transcripts in it, trackers learned from `labels`
-        (the store's when not given)."""
+        (the store's, and the customer turns of the calls they are on, when not given)."""
         from winloss.pipeline.analyze import Engines
 
-        return Engines(self.settings, self.playbook, transcripts=transcripts,
-                       labels=self.store.labels() if labels is None else labels)
+        if labels is None:
+            labels = self.store.labels()
+            population = self.store.reviewed_turns() if labels else []
+        else:
+            population = []
+        return Engines(self.settings, self.playbook, transcripts=transcripts, labels=labels, population=population)
 
     def llm_client(self) -> LLMClient:
         """A client for the configured chat model (ask, summaries, narrative); ConfigError says what is missing."""

@@ -169,12 +169,19 @@ def test_a_bad_labels_file_names_its_line_and_imports_nothing(data, line, proble
     assert Store(f"sqlite:///{data / 'winloss.db'}").labels() == []
 
 
-def test_the_operating_point_is_the_lowest_threshold_that_reaches_the_target():
+def test_the_operating_point_meets_the_target_on_the_turns_to_be_judged_not_on_the_reviewed_ones():
     import numpy as np
 
-    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
-    truth = np.array([1, 1, 1, 1, 0, 1, 0, 0], dtype=bool)
-    # at 0.3 the precision (5 of 7) reaches 0.7 but its lower bound does not: a lucky crossing is not taken
-    threshold, precision, recall = operating_point(scores, truth, target=0.7)
-    assert threshold == 0.4 and precision == pytest.approx(5 / 6) and recall == 1.0
-    assert operating_point(scores, np.zeros(8, dtype=bool), 0.8) == (0.5, None, None)
+    rng = np.random.default_rng(1)
+    # reviewed turns: out-of-fold scores whose chance of being an objection rises with the score
+    scores = rng.uniform(0.05, 0.95, 120)
+    truth = rng.uniform(size=120) < scores
+    # two sets of calls to judge: one where most turns score high, one where they spread over the middle
+    rich, poor = np.concatenate([rng.uniform(0.9, 1.0, 300), rng.uniform(0.3, 0.9, 100)]), rng.uniform(0.3, 0.9, 400)
+    t_rich, p_rich, r_rich = operating_point(scores, truth, rich, target=0.8)
+    t_poor, p_poor, r_poor = operating_point(scores, truth, poor, target=0.8)
+    assert p_rich >= 0.8 and p_poor >= 0.8 and 0 < r_poor < r_rich <= 1
+    # at one threshold the poor calls' finds hold more middling turns, so their threshold must be higher
+    assert t_poor > t_rich + 0.05
+    assert operating_point(scores, np.zeros(120, dtype=bool), rich, 0.8) == (0.5, None, None)
+    assert operating_point(scores, np.ones(120, dtype=bool), rich, 0.8) == (0.5, None, None)
