@@ -39,7 +39,7 @@ def best_recall(scores: np.ndarray, truth: np.ndarray, precision: float = 0.8) -
 
 
 def delivered(scores: np.ndarray, threshold: float, truth: np.ndarray) -> tuple[float, float, float]:
-    chosen = scores >= threshold
+    chosen = scores > threshold  # as the tracker decides
     p = float(truth[chosen].mean()) if chosen.any() else 0.0
     r = float(truth[chosen].sum() / truth.sum())
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
@@ -113,7 +113,8 @@ def main() -> None:
         keys = list(said)
         y = np.array([said[k] for k in keys], dtype=float)
         positives, negatives = seeds(playbook)
-        population = [t for t in reviewed_turns(pool, labels) if len(t.split()) >= settings.extraction.min_words]
+        population = [key[2] for key in reviewed_turns(pool, labels)
+                      if key not in said and len(key[2].split()) >= settings.extraction.min_words]
         oof, on_test, on_population, seconds = np.zeros(len(y)), [], [], 0.0
         for train, held in GroupKFold(n_splits=args.folds).split(keys, y, [k[0] for k in keys]):
             t0 = time.perf_counter()

@@ -102,10 +102,10 @@ def review_until(n: int, labels: list[Label], learned, pool, gold, playbook, set
     return labels, learned
 
 
-def reviewed_turns(pool, labels: list[Label]) -> list[str]:
+def reviewed_turns(pool, labels: list[Label]) -> list[tuple[str, int, str]]:
     """The customer turns of the calls that hold labels, as `Store.reviewed_turns` gives them to `winloss learn`."""
     reviewed = {lb.call_id for lb in labels}
-    return [u.text for tr in sorted(pool, key=lambda t: t.call_id) if tr.call_id in reviewed
+    return [(tr.call_id, u.index, u.text) for tr in sorted(pool, key=lambda t: t.call_id) if tr.call_id in reviewed
             for u in tr.utterances if u.role is Role.customer]
 
 

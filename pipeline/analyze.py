@@ -37,7 +37,7 @@ class Engines:
     """The providers one run needs, built from config on first use (nothing loads at import)."""
 
     def __init__(self, settings: Settings, playbook: Playbook, transcripts: int = 0, labels: list[Label] = (),
-                 population: list[str] = ()):
+                 population: list[tuple[str, int, str]] = ()):
         """`transcripts`: how many text transcripts the run holds (they decide whether embedding gets processes);
         `labels`: reviewers' verdicts, which the trackers learn from; `population`: the customer turns of the reviewed
         calls, on which a learned tracker's threshold meets the precision target."""
@@ -112,7 +112,7 @@ class Engines:
     def fingerprint(self) -> str:
         from winloss.pipeline.extract.learning import digest
 
-        return fingerprint(self.settings, self.playbook, digest(self.labels, self.population))
+        return fingerprint(self.settings, self.playbook, digest(self.labels))
 
     @property
     def transcriber_name(self) -> str:

@@ -58,7 +58,8 @@ class ExtractionSettings(_Section):
     objection_margin: float = Field(0.05, ge=-1, le=1, description="how much closer to an objection example than to "
                                     "a non-objection a sentence must be")
     target_precision: float = Field(0.8, gt=0, lt=1, description="learned trackers: the operating threshold is the "
-                                    "lowest whose precision, estimated by cross-validation on the labels, reaches this")
+                                    "lowest whose precision, expected on the reviewed calls' turns from the "
+                                    "cross-validated scores of the labels, reaches this")
     min_labels: int = Field(50, ge=4, description="reviewed sentences (of each verdict: at least a quarter) before a "
                             "learned tracker replaces the zero-shot one")
     message_delivered_threshold: float = Field(0.78, ge=0, le=1)

@@ -183,5 +183,12 @@ def test_the_operating_point_meets_the_target_on_the_turns_to_be_judged_not_on_t
     assert p_rich >= 0.8 and p_poor >= 0.8 and 0 < r_poor < r_rich <= 1
     # at one threshold the poor calls' finds hold more middling turns, so their threshold must be higher
     assert t_poor > t_rich + 0.05
+    # the threshold lies between two scores, and turns that tie are all in or all out
+    for population in (rich, poor):
+        t, _, _ = operating_point(scores, truth, population, target=0.8)
+        assert not np.isin(t, population) and (population > t).any()
+    tied = np.array([0.95] * 50 + [0.5] * 50)
+    t, _, recall = operating_point(scores, truth, tied, target=0.8)
+    assert (t < 0.5 and recall == 1.0) or (0.5 < t < 0.95 and recall < 1.0)
     assert operating_point(scores, np.zeros(120, dtype=bool), rich, 0.8) == (0.5, None, None)
     assert operating_point(scores, np.ones(120, dtype=bool), rich, 0.8) == (0.5, None, None)

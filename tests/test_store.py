@@ -316,6 +316,7 @@ def test_the_reviewed_turns_are_the_customer_turns_of_the_calls_with_labels_of_t
                              label="price", verdict=True),
                        Label(call_id="def456", utterance_index=1, text="line 1", kind=FindingKind.message,
                              label="fast_onboarding", verdict=False)])
-    assert store.reviewed_turns() == [u.text for u in reviewed.transcript.utterances if u.role is Role.customer]
+    assert store.reviewed_turns() == [("abc123", u.index, u.text) for u in reviewed.transcript.utterances
+                                      if u.role is Role.customer]
     assert len(store.reviewed_turns()) == 2 and store.reviewed_turns(limit=1) == store.reviewed_turns()[:1]
-    assert store.reviewed_turns(FindingKind.message) == ["We also looked at Pipewise, line 1."]
+    assert store.reviewed_turns(FindingKind.message) == [("def456", 1, "We also looked at Pipewise, line 1.")]

@@ -3,12 +3,12 @@ signs) per finding kind, trained on the user's verdicts, the playbook's examples
 non-objections as negatives. Below `extraction.min_labels` a kind keeps the zero-shot engine.
 
 Its operating threshold is the lowest one at which the precision the tracker is expected to have on the turns it will
-judge (`population`: the customer turns of the reviewed calls) reaches `extraction.target_precision`. Expected, not
-counted on the reviewed turns themselves: half of those are the tracker's hardest cases (suggest.py), so their
-precision is lower than the calls' and a threshold set on them came out far too high on some splits (recall 0.02 on
-one, bench/learning.py). Instead the cross-validated scores are calibrated into probabilities (Platt's sigmoid, which
-depends on a sentence's score, not on why it was picked for review) and averaged over the population's turns above
-each threshold.
+judge (`population`: the customer turns of the reviewed calls that nobody labelled) reaches
+`extraction.target_precision`. Expected, not counted on the reviewed turns themselves: half of those are the tracker's
+hardest cases (suggest.py), so their precision is lower than the calls', and a threshold set on them came out far too
+high on some splits (recall 0.02 on one, bench/learning.py). Instead the cross-validated scores are calibrated into
+probabilities (Platt's sigmoid, which depends on a sentence's score, not on why it was picked for review) and
+averaged over the population's turns above each threshold.
 
 Why logistic regression: on real negotiations (bench/learning.py, docs/ACCURACY.md) it reached the F1 of heavier
 learners at 100 labels, trains in well under a second on the CPU, and its probabilities rank sentences for review.
@@ -36,6 +36,7 @@ SEED_WEIGHT = 0.5  # a playbook example counts half a reviewed sentence: it is t
 # The precision the threshold must reach is its bootstrap lower quantile at half a standard error below the estimate
 # (the normal's 0.31 quantile): enough to stop a lucky calibration, not so much that recall halves.
 CONFIDENCE_QUANTILE = 0.31
+Turn = tuple[str, int, str]  # (call id, utterance index, text): a turn as labels and the store name it
 BOOTSTRAPS = 200
 
 
@@ -83,7 +84,7 @@ class Detector:
     coef: np.ndarray  # one row per cross-validation fold: the models whose scores set the threshold
     intercept: np.ndarray
     threshold: float
-    precision: float | None  # estimated by cross-validation at the threshold; None when it could not be
+    precision: float | None  # expected on the reviewed calls' other turns at the threshold (operating_point)
     recall: float | None
 
     def probabilities(self, texts: list[str], embedder: Embedder) -> np.ndarray:
@@ -128,13 +129,16 @@ class LearnedTrackers:
         return self.confirmed.get(kind, {})
 
 
-def digest(labels: list[Label], population: Sequence[str] = ()) -> str:
-    """What the learned trackers depend on, for the analysis fingerprint: every verdict (not who gave it or when) and
-    the turns their threshold was set on."""
+def digest(labels: list[Label]) -> str:
+    """What the learned trackers depend on, for the analysis fingerprint: every verdict, not who gave it or when.
+
+    Not the population their threshold is set on (the reviewed calls' turns): it changes only when a reviewed call is
+    transcribed again, which moves the threshold by a hair, and a worker of a cluster run that read it after such a
+    change would otherwise refuse every call as if the labels had changed."""
     import hashlib
 
     keys = sorted((lb.kind.value, lb.label, lb.verdict, lb.call_id, lb.utterance_index, lb.text) for lb in labels)
-    return hashlib.sha256(repr((keys, list(population))).encode()).hexdigest()[:16] if keys else ""
+    return hashlib.sha256(repr(keys).encode()).hexdigest()[:16] if keys else ""
 
 
 def verdicts(labels: list[Label], kind: FindingKind) -> dict[tuple[str, int, str], bool]:
@@ -179,15 +183,15 @@ def _calibration(scores: np.ndarray, truth: np.ndarray):
 def operating_point(scores: np.ndarray, truth: np.ndarray, population: np.ndarray,
                     target: float) -> tuple[float, float | None, float | None]:
     """(threshold, precision, recall) from out-of-fold `scores` of the labelled turns with their `truth`, and the
-    detector's scores of the `population` it will judge: the lowest threshold at which the expected precision over the
-    population's turns at or above it reaches `target`, judged by its bootstrap lower quantile
+    detector's scores of the `population` it will judge (`scores` when empty): the lowest threshold at which the
+    expected precision over the population's turns above it reaches `target`, judged by its bootstrap lower quantile
     (CONFIDENCE_QUANTILE); else the threshold of the best lower quantile. Precision and recall are the calibrated
     expectations over the population; where the target was not reached, precision is the lower quantile, so a
     tracker short of the target never shows a figure that meets it. 0.5 with no estimate when the labels hold only
     one verdict."""
     if truth.all() or not truth.any():
         return 0.5, None, None
-    ranked = np.sort(population)[::-1]
+    ranked = np.sort(population if len(population) else scores)[::-1]
     z, n = _logit(ranked)[:, None], np.arange(1, len(ranked) + 1)
     rng = np.random.default_rng(0)
     curves = []
@@ -196,21 +200,27 @@ def operating_point(scores: np.ndarray, truth: np.ndarray, population: np.ndarra
         if truth[pick].all() or not truth[pick].any():
             continue
         curves.append(np.cumsum(_calibration(scores[pick], truth[pick]).predict_proba(z)[:, 1]) / n)
-    lower = np.quantile(np.array(curves), CONFIDENCE_QUANTILE, axis=0)
-    reached = np.flatnonzero(lower >= target)
-    cut = reached.max() if len(reached) else int(np.argmax(lower))
     chance = _calibration(scores, truth).predict_proba(z)[:, 1]
+    # with a verdict on very few turns every resample can miss it: then the estimate has no spread to bound it by
+    lower = np.quantile(np.array(curves), CONFIDENCE_QUANTILE, axis=0) if curves else np.cumsum(chance) / n
+    # a threshold falls between two different scores: turns that tie are all in or all out
+    ends = np.r_[ranked[1:] < ranked[:-1], True]
+    reached = np.flatnonzero((lower >= target) & ends)
+    cut = reached.max() if len(reached) else int(np.flatnonzero(ends)[np.argmax(lower[ends])])
     precision = float(chance[:cut + 1].mean()) if len(reached) else float(min(chance[:cut + 1].mean(), lower[cut]))
-    return float(ranked[cut]), precision, float(chance[:cut + 1].sum() / chance.sum())
+    # the detector files a turn whose probability is above the threshold (trackers.py: p - threshold > 0)
+    below = ranked[cut + 1] if cut + 1 < len(ranked) else 0.0
+    threshold = (ranked[cut] + below) / 2 if ranked[cut] > below else float(np.nextafter(ranked[cut], -1))
+    return float(threshold), precision, float(chance[:cut + 1].sum() / chance.sum())
 
 
 def _cross_validated(x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed_x: np.ndarray, seed_y: np.ndarray,
                      folds: int = 5) -> tuple[np.ndarray, list]:
     """Out-of-fold probabilities for the labelled rows, and the fold models. The seeds are in every training fold.
 
-    The fold models together are the detector: its threshold is set on their own out-of-fold scores, whereas one
-    model refit on every label scores more confidently than they did and overshot the threshold (on the dev set,
-    precision 0.76 where 0.80 was estimated)."""
+    The fold models together are the detector, and their out-of-fold scores calibrate its threshold
+    (operating_point), whereas one model refit on every label scores more confidently than they did and overshot the
+    threshold (on the dev set, precision 0.76 where 0.80 was estimated)."""
     from sklearn.model_selection import GroupKFold
 
     out = np.zeros(len(y))
@@ -226,9 +236,10 @@ def _cross_validated(x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed_x: n
 
 def train_detector(kind: FindingKind, labels: list[Label], playbook: Playbook, embedder: Embedder,
                    settings: ExtractionSettings,
-                   population: Sequence[str] = ()) -> tuple[Detector | None, TrackerStatus]:
-    """The kind's detector and its status. `population`: the turns it will judge, whose scores set the threshold (the
-    labelled turns themselves when empty)."""
+                   population: Sequence[Turn] = ()) -> tuple[Detector | None, TrackerStatus]:
+    """The kind's detector and its status. `population`: (call id, utterance index, text) of the turns it will judge,
+    whose scores set the threshold; the labelled ones among them are left out, since a reviewer's verdict decides
+    those and the fold models were trained on them (none left: the labelled turns' out-of-fold scores stand in)."""
     said = verdicts(labels, kind)
     yes = sum(said.values())
     no = len(said) - yes
@@ -250,7 +261,7 @@ def train_detector(kind: FindingKind, labels: list[Label], playbook: Playbook, e
     detector = Detector(kind=kind, prior=prior, coef=np.stack([m.coef_[0] for m in models]).astype(np.float32),
                         intercept=np.array([m.intercept_[0] for m in models]), threshold=0.5, precision=None,
                         recall=None)
-    judged = [t for t in population if len(t.split()) >= settings.min_words] or [k[2] for k in keys]
+    judged = [text for key in population if key not in said and len((text := key[2]).split()) >= settings.min_words]
     threshold, precision, recall = operating_point(oof, y.astype(bool), detector.probabilities(judged, embedder),
                                                    settings.target_precision)
     detector = replace(detector, threshold=threshold, precision=precision, recall=recall)
@@ -274,7 +285,7 @@ def confirmed_examples(labels: list[Label], kind: FindingKind) -> dict[str, list
 
 
 def train(labels: list[Label], playbook: Playbook, embedder: Embedder, settings: ExtractionSettings,
-          population: Sequence[str] = ()) -> LearnedTrackers:
+          population: Sequence[Turn] = ()) -> LearnedTrackers:
     """Every kind's tracker from the labels there are (objections learn a detector; every kind's confirmed
     sentences join its examples). `population`: the customer turns of the reviewed calls (train_detector)."""
     learned = LearnedTrackers()

@@ -349,15 +349,17 @@ class Store:
         with self.engine.connect() as conn:
             return [Label.model_validate({k: r[k] for k in Label.model_fields}) for r in conn.execute(q).mappings()]
 
-    def reviewed_turns(self, kind: FindingKind = FindingKind.objection, limit: int = 2000) -> list[str]:
-        """The customer turns of the calls that hold labels of `kind`, in call and turn order (at most `limit`): the
-        turns a learned tracker judges, as far as the reviews have seen them (learning.operating_point)."""
+    def reviewed_turns(self, kind: FindingKind = FindingKind.objection,
+                       limit: int = 2000) -> list[tuple[str, int, str]]:
+        """(call id, utterance index, text) of the customer turns of the calls that hold labels of `kind`, in call
+        and turn order (at most `limit`): the turns a learned tracker judges, as far as the reviews have seen them
+        (learning.operating_point)."""
         reviewed = sa.select(labels.c.call_id).where(labels.c.kind == kind.value).distinct()
-        q = (sa.select(utterances.c.text)
+        q = (sa.select(utterances.c.call_id, utterances.c.idx, utterances.c.text)
              .where(utterances.c.call_id.in_(reviewed), utterances.c.role == Role.customer.value)
              .order_by(utterances.c.call_id, utterances.c.idx).limit(limit))
         with self.engine.connect() as conn:
-            return list(conn.execute(q).scalars())
+            return [tuple(row) for row in conn.execute(q)]
 
     def review_counts(self) -> dict[tuple[str, str], tuple[int, int]]:
         """Per (kind, label) of the stored findings: how many of them reviewers confirmed and rejected. A finding is
