@@ -127,7 +127,8 @@ def main() -> None:
             on_test.append(model.probabilities(texts))
             on_population.append(model.probabilities(population))
         tuned = np.mean(on_test, axis=0)
-        threshold = operating_point(oof, y.astype(bool), np.mean(on_population, axis=0), target)[0]
+        threshold = operating_point(oof, y.astype(bool), np.concatenate([np.mean(on_population, axis=0), oof]),
+                                    target)[0]
         row = [roc_auc_score(truth, tracker), best_recall(tracker, truth),
                *delivered(tracker, detector.threshold, truth),
                roc_auc_score(truth, tuned), best_recall(tuned, truth), *delivered(tuned, threshold, truth)]

@@ -7,7 +7,8 @@ FOLDER holds calls/*.txt (REP:/CUSTOMER: lines), calls.csv, deals.csv and gold.j
 role, text, objection, and optionally resistance, the annotators' category). Calls are split in two by call: the
 reviewer only sees the first half, scores come from the second. Suggestions come in rounds of 25 (a review session),
 picked by the same code as `winloss review --suggest`, and the tracker retrains after each round, as `winloss learn`
-does. Prints one line per number of reviews: `reviews P R F1` (means over the seeds), then the every-line baseline.
+does. Prints one line per number of reviews: `reviews P R F1` (means over the seeds), category agreement and the F1
+of the worst and best split, then the every-line baseline.
 Scoring is per customer line: a line is detected when the engine files an objection on any of its sentences.
 """
 
@@ -136,10 +137,11 @@ def main() -> None:
     runs = [curve(transcripts, gold, playbook, settings, embedder, steps, seed) for seed in range(args.seeds)]
     print(f"# {args.folder} · playbook {args.playbook.name} · {len(transcripts)} calls, half reviewed, half scored "
           f"· {args.seeds} seeds · target precision {settings.extraction.target_precision}")
-    print("reviews P R F1 category_agreement")
+    print("reviews P R F1 category_agreement F1_lowest_split F1_highest_split")
     for n in steps:
         p, r, f1, agree = np.mean([run[n] for run in runs], axis=0)
-        print(f"{n} {p:.2f} {r:.2f} {f1:.2f} {agree:.2f}")
+        spread = [run[n][2] for run in runs]
+        print(f"{n} {p:.2f} {r:.2f} {f1:.2f} {agree:.2f} {min(spread):.2f} {max(spread):.2f}")
     truth = [bool(row["objection"]) for row in gold.values() if row["role"] == "customer"]
     base = sum(truth) / len(truth)
     print(f"every-line baseline: P {base:.2f} R 1.00 F1 {2 * base / (1 + base):.2f}")
