@@ -126,7 +126,7 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--playbook", type=Path, default=ROOT / "bench" / "playbooks" / "marketplace.toml")
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "winloss.toml")
-    parser.add_argument("--steps", default="0,25,50,100,200")
+    parser.add_argument("--steps", default="0,25,50,100,200,400")
     parser.add_argument("--seeds", type=int, default=10, help="splits, each with its own reviewer's random draw")
     args = parser.parse_args()
     settings = load_settings(args.config)
