@@ -24,7 +24,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from learning import ROOT, load, review_until, reviewed_turns, split
-from winloss.pipeline.extract.learning import SEED_WEIGHT, FindingKind, operating_point, seeds, verdicts
+from winloss.pipeline.extract.learning import (
+    SEED_WEIGHT,
+    FindingKind,
+    operating_point,
+    seeds,
+    unlabelled,
+    verdicts,
+)
 from winloss.pipeline.models import Role
 from winloss.pipeline.playbook import load_playbook
 from winloss.pipeline.providers.embed import build_embedder, minilm_path
@@ -113,8 +120,7 @@ def main() -> None:
         keys = list(said)
         y = np.array([said[k] for k in keys], dtype=float)
         positives, negatives = seeds(playbook)
-        population = [key[2] for key in reviewed_turns(pool, labels)
-                      if key not in said and len(key[2].split()) >= settings.extraction.min_words]
+        population = unlabelled(reviewed_turns(pool, labels), said, settings.extraction.min_words)
         oof, on_test, on_population, seconds = np.zeros(len(y)), [], [], 0.0
         for train, held in GroupKFold(n_splits=args.folds).split(keys, y, [k[0] for k in keys]):
             t0 = time.perf_counter()

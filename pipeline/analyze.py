@@ -10,7 +10,7 @@ from typing import Literal
 
 from winloss.pipeline.errors import BadInputError
 from winloss.pipeline.extract import Extractor, build_extractor, ground
-from winloss.pipeline.extract.learning import LearnedTrackers
+from winloss.pipeline.extract.learning import LearnedTrackers, Turn
 from winloss.pipeline.fingerprint import fingerprint
 from winloss.pipeline.ingest.crm import ManifestRow
 from winloss.pipeline.ingest.diarize import ResemblyzerEncoder, SpeakerEncoder
@@ -37,7 +37,7 @@ class Engines:
     """The providers one run needs, built from config on first use (nothing loads at import)."""
 
     def __init__(self, settings: Settings, playbook: Playbook, transcripts: int = 0, labels: list[Label] = (),
-                 population: list[tuple[str, int, str]] = ()):
+                 population: list[Turn] = ()):
         """`transcripts`: how many text transcripts the run holds (they decide whether embedding gets processes);
         `labels`: reviewers' verdicts, which the trackers learn from; `population`: the customer turns of the reviewed
         calls, on which a learned tracker's threshold meets the precision target."""

@@ -36,8 +36,8 @@ SEED_WEIGHT = 0.5  # a playbook example counts half a reviewed sentence: it is t
 # The precision the threshold must reach is its bootstrap lower quantile at half a standard error below the estimate
 # (the normal's 0.31 quantile): enough to stop a lucky calibration, not so much that recall halves.
 CONFIDENCE_QUANTILE = 0.31
-Turn = tuple[str, int, str]  # (call id, utterance index, text): a turn as labels and the store name it
 BOOTSTRAPS = 200
+Turn = tuple[str, int, str]  # (call id, utterance index, text): a turn as labels and the store name it
 
 
 def surface(text: str) -> np.ndarray:
@@ -141,11 +141,11 @@ def digest(labels: list[Label]) -> str:
     return hashlib.sha256(repr(keys).encode()).hexdigest()[:16] if keys else ""
 
 
-def verdicts(labels: list[Label], kind: FindingKind) -> dict[tuple[str, int, str], bool]:
+def verdicts(labels: list[Label], kind: FindingKind) -> dict[Turn, bool]:
     """Is each labelled sentence a finding of `kind` at all? Yes on any label says yes; no on ANY_LABEL says no; a
     no on one category alone says nothing about the kind (it may be another category). `labels` in the order they
     were given (the store's order): when a reviewer changed their mind, the latest answer counts."""
-    out: dict[tuple[str, int, str], bool] = {}
+    out: dict[Turn, bool] = {}
     for lb in labels:
         if lb.kind is not kind:
             continue
@@ -183,15 +183,14 @@ def _calibration(scores: np.ndarray, truth: np.ndarray):
 def operating_point(scores: np.ndarray, truth: np.ndarray, population: np.ndarray,
                     target: float) -> tuple[float, float | None, float | None]:
     """(threshold, precision, recall) from out-of-fold `scores` of the labelled turns with their `truth`, and the
-    detector's scores of the `population` it will judge (`scores` when empty): the lowest threshold at which the
-    expected precision over the population's turns above it reaches `target`, judged by its bootstrap lower quantile
-    (CONFIDENCE_QUANTILE); else the threshold of the best lower quantile. Precision and recall are the calibrated
-    expectations over the population; where the target was not reached, precision is the lower quantile, so a
-    tracker short of the target never shows a figure that meets it. 0.5 with no estimate when the labels hold only
-    one verdict."""
+    detector's scores of the `population` it will judge: the lowest threshold at which the expected precision over
+    the population's turns above it reaches `target`, judged by its bootstrap lower quantile (CONFIDENCE_QUANTILE);
+    else the threshold of the best lower quantile. Precision and recall are the calibrated expectations over the
+    population; where the target was not reached, precision is the lower quantile, so a tracker short of the target
+    never shows a figure that meets it. 0.5 with no estimate when the labels hold only one verdict."""
     if truth.all() or not truth.any():
         return 0.5, None, None
-    ranked = np.sort(population if len(population) else scores)[::-1]
+    ranked = np.sort(population)[::-1]
     z, n = _logit(ranked)[:, None], np.arange(1, len(ranked) + 1)
     rng = np.random.default_rng(0)
     curves = []
@@ -234,6 +233,11 @@ def _cross_validated(x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed_x: n
     return out, models
 
 
+def unlabelled(population: Sequence[Turn], said: dict[Turn, bool], min_words: int) -> list[str]:
+    """The texts of the population's turns nobody labelled that the tracker judges (at least `min_words` words)."""
+    return [text for key in population if key not in said and len((text := key[2]).split()) >= min_words]
+
+
 def train_detector(kind: FindingKind, labels: list[Label], playbook: Playbook, embedder: Embedder,
                    settings: ExtractionSettings,
                    population: Sequence[Turn] = ()) -> tuple[Detector | None, TrackerStatus]:
@@ -262,8 +266,7 @@ def train_detector(kind: FindingKind, labels: list[Label], playbook: Playbook, e
     detector = Detector(kind=kind, prior=prior, coef=np.stack([m.coef_[0] for m in models]).astype(np.float32),
                         intercept=np.array([m.intercept_[0] for m in models]), threshold=0.5, precision=None,
                         recall=None)
-    others = [text for key in population if key not in said and len((text := key[2]).split()) >= settings.min_words]
-    scores = np.concatenate([detector.probabilities(others, embedder), oof])
+    scores = np.concatenate([detector.probabilities(unlabelled(population, said, settings.min_words), embedder), oof])
     threshold, precision, recall = operating_point(oof, y.astype(bool), scores, settings.target_precision)
     detector = replace(detector, threshold=threshold, precision=precision, recall=recall)
     note = "" if precision is not None and precision >= settings.target_precision else (
