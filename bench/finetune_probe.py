@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from learning import ROOT, load, review_until, reviewed_turns, split
+from learning import ROOT, best_recall, delivered, load, review_until, reviewed_turns, split
 from winloss.pipeline.extract.learning import (
     SEED_WEIGHT,
     FindingKind,
@@ -36,20 +36,6 @@ from winloss.pipeline.models import Role
 from winloss.pipeline.playbook import load_playbook
 from winloss.pipeline.providers.embed import build_embedder, minilm_path
 from winloss.pipeline.settings import load_settings
-
-
-def best_recall(scores: np.ndarray, truth: np.ndarray, precision: float = 0.8) -> float:
-    order = np.argsort(-scores)
-    hits = np.cumsum(truth[order])
-    reached = hits / np.arange(1, len(scores) + 1) >= precision
-    return float(hits[reached].max() / truth.sum()) if reached.any() else 0.0
-
-
-def delivered(scores: np.ndarray, threshold: float, truth: np.ndarray) -> tuple[float, float, float]:
-    chosen = scores > threshold  # as the tracker decides
-    p = float(truth[chosen].mean()) if chosen.any() else 0.0
-    r = float(truth[chosen].sum() / truth.sum())
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
 class FineTuned:
@@ -120,7 +106,7 @@ def main() -> None:
         keys = list(said)
         y = np.array([said[k] for k in keys], dtype=float)
         positives, negatives = seeds(playbook)
-        population = unlabelled(reviewed_turns(pool, labels), said, settings.extraction.min_words)
+        population = [k[2] for k in unlabelled(reviewed_turns(pool, labels), said, settings.extraction.min_words)]
         oof, on_test, on_population, seconds = np.zeros(len(y)), [], [], 0.0
         for train, held in GroupKFold(n_splits=args.folds).split(keys, y, [k[0] for k in keys]):
             t0 = time.perf_counter()

@@ -90,15 +90,16 @@ def split(transcripts: dict, seed: int) -> tuple[list, list]:
     return [transcripts[i] for i in ids if i in reviewed], [transcripts[i] for i in ids if i not in reviewed]
 
 
-def review_until(n: int, labels: list[Label], learned, pool, gold, playbook, settings, embedder, seed: int):
+def review_until(n: int, labels: list[Label], learned, pool, gold, playbook, settings, embedder, seed: int,
+                 pick=suggestions):
     """(labels, learned trackers) once the simulated reviewer has answered `n` suggestions, in rounds of ROUND with
-    retraining after each, as `winloss review --suggest` then `winloss learn` would."""
+    retraining after each, as `winloss review --suggest` then `winloss learn` would. `pick`: what they are shown
+    (suggest.suggestions' signature)."""
     while len(labels) < n:
         extractor = OfflineExtractor(playbook, settings.extraction, embedder, learned)
         seen = {(lb.call_id, lb.utterance_index, lb.text) for lb in labels}
         # each seed its own reviewer's random draw, as each seed has its own split
-        labels = labels + review(suggestions(extractor, pool, min(ROUND, n - len(labels)), seen, salt=f"{seed}:"),
-                                 gold)
+        labels = labels + review(pick(extractor, pool, min(ROUND, n - len(labels)), seen, salt=f"{seed}:"), gold)
         learned = train(labels, playbook, embedder, settings.extraction, reviewed_turns(pool, labels))
     return labels, learned
 
@@ -108,6 +109,22 @@ def reviewed_turns(pool, labels: list[Label]) -> list[tuple[str, int, str]]:
     reviewed = {lb.call_id for lb in labels}
     return [(tr.call_id, u.index, u.text) for tr in sorted(pool, key=lambda t: t.call_id) if tr.call_id in reviewed
             for u in tr.utterances if u.role is Role.customer]
+
+
+def best_recall(scores: np.ndarray, truth: np.ndarray, precision: float = 0.8) -> float:
+    """The highest recall any threshold reaches at `precision`: what a ranking allows, whatever sets the threshold."""
+    order = np.argsort(-scores)
+    hits = np.cumsum(truth[order])
+    reached = hits / np.arange(1, len(scores) + 1) >= precision
+    return float(hits[reached].max() / truth.sum()) if reached.any() else 0.0
+
+
+def delivered(scores: np.ndarray, threshold: float, truth: np.ndarray) -> tuple[float, float, float]:
+    """(P, R, F1) of the turns scored above `threshold`, as the tracker decides."""
+    chosen = scores > threshold
+    p = float(truth[chosen].mean()) if chosen.any() else 0.0
+    r = float(truth[chosen].sum() / truth.sum())
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
 def curve(transcripts, gold, playbook, settings, embedder, steps: list[int], seed: int) -> dict[int, tuple]:
@@ -121,18 +138,28 @@ def curve(transcripts, gold, playbook, settings, embedder, steps: list[int], see
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def options(doc: str) -> argparse.ArgumentParser:
+    """What every bench over a labelled folder takes: the folder, its domain's playbook and config, the splits."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--playbook", type=Path, default=ROOT / "bench" / "playbooks" / "marketplace.toml")
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "winloss.toml")
-    parser.add_argument("--steps", default="0,25,50,100,200,400")
     parser.add_argument("--seeds", type=int, default=10, help="splits, each with its own reviewer's random draw")
-    args = parser.parse_args()
+    return parser
+
+
+def setting_up(args: argparse.Namespace):
+    """(settings, playbook, embedder, transcripts, gold) for the folder of `options`."""
     settings = load_settings(args.config)
-    playbook = load_playbook(args.playbook)
     embedder = build_embedder(settings.embeddings.model_copy(update={"cache_size": 100_000}))
-    transcripts, gold = load(args.folder)
+    return settings, load_playbook(args.playbook), embedder, *load(args.folder)
+
+
+def main() -> None:
+    parser = options(__doc__)
+    parser.add_argument("--steps", default="0,25,50,100,200,400")
+    args = parser.parse_args()
+    settings, playbook, embedder, transcripts, gold = setting_up(args)
     steps = [int(s) for s in args.steps.split(",")]
     runs = [curve(transcripts, gold, playbook, settings, embedder, steps, seed) for seed in range(args.seeds)]
     print(f"# {args.folder} · playbook {args.playbook.name} · {len(transcripts)} calls, half reviewed, half scored "

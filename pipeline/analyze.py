@@ -40,7 +40,7 @@ class Engines:
                  population: list[Turn] = ()):
         """`transcripts`: how many text transcripts the run holds (they decide whether embedding gets processes);
         `labels`: reviewers' verdicts, which the trackers learn from; `population`: the customer turns of the reviewed
-        calls, on which a learned tracker's threshold meets the precision target."""
+        calls, whose words a learned tracker weighs and on which its threshold meets the precision target."""
         self.settings = settings
         self.playbook = playbook
         self.transcripts = transcripts

@@ -192,3 +192,20 @@ def test_the_operating_point_meets_the_target_on_the_turns_to_be_judged_not_on_t
     assert (t < 0.5 and recall == 1.0) or (0.5 < t < 0.95 and recall < 1.0)
     assert operating_point(scores, np.zeros(120, dtype=bool), rich, 0.8) == (0.5, None, None)
     assert operating_point(scores, np.ones(120, dtype=bool), rich, 0.8) == (0.5, None, None)
+
+
+def test_the_learner_weighs_the_words_the_reviewed_calls_share():
+    import numpy as np
+    from winloss.pipeline.extract.learning import WORDS_WEIGHT, Words
+
+    turns = ["That is too much for me.", "Could you go lower on the price?", "Still too much, can you go lower?",
+             "Would you take $400?", "I could do $350 cash.", "Thanks, see you then."]
+    words = Words.of(turns)
+    vocabulary = set(words.vectorizer.vocabulary_)
+    # words and word pairs that two turns share, a currency sign and a question mark among them; not one-offs
+    assert {"too", "too much", "go lower", "$", "?"} <= vocabulary and "cash" not in vocabulary
+    x = words(["too much, go lower?", "see you tomorrow", "nothing in common"])
+    # unit-length rows, as the embeddings are, at the words' weight; a turn with no known word is all zeros
+    assert np.allclose(np.linalg.norm(x[:2], axis=1), WORDS_WEIGHT) and not x[2].any()
+    # no word in two turns yet: nothing to weigh, and no error
+    assert Words.of(["hello", "goodbye"])(["hello"]).shape == (1, 0)

@@ -22,11 +22,10 @@ class Suggestion:
     margin: float  # how far past the tracker's decision (> 0: it files the sentence as an objection)
 
 
-def suggestions(extractor: OfflineExtractor, transcripts: Iterable[Transcript], limit: int,
-                seen: set[tuple[str, int, str]] = frozenset(), salt: str = "") -> list[Suggestion]:
-    """`limit` customer sentences, one per utterance, alternating the one nearest the decision (uncertainty
-    sampling) and one drawn at random, skipping sentences already labelled (`seen`: call id, utterance index, text).
-    The draw is a hash order of the turns (the same on every run); `salt` gives another one."""
+def candidates(extractor: OfflineExtractor, transcripts: Iterable[Transcript],
+               seen: set[tuple[str, int, str]] = frozenset()) -> list[Suggestion]:
+    """Every customer turn nobody labelled yet (`seen`: call id, utterance index, text), as its sentence nearest the
+    tracker's decision."""
     pool: dict[tuple[str, int], Suggestion] = {}
     for tr in transcripts:
         for j in extractor.objection_margins(tr):
@@ -36,10 +35,26 @@ def suggestions(extractor: OfflineExtractor, transcripts: Iterable[Transcript], 
                 continue
             if key not in pool or abs(j.margin) < abs(pool[key].margin):
                 pool[key] = Suggestion(tr.call_id, u, u.text, j.category, j.margin)
-    uncertain = sorted(pool.values(), key=lambda s: (abs(s.margin), s.call_id, s.utterance.index))
-    drawn = sorted(pool.values(), key=lambda s: hashlib.sha256(f"{salt}{s.call_id}:{s.text}".encode()).digest())
+    return list(pool.values())
+
+
+def least_sure(pool: list[Suggestion]) -> list[Suggestion]:
+    return sorted(pool, key=lambda s: (abs(s.margin), s.call_id, s.utterance.index))
+
+
+def drawn(pool: list[Suggestion], salt: str = "") -> list[Suggestion]:
+    """A random draw that is the same on every run: a hash order of the turns; `salt` gives another one."""
+    return sorted(pool, key=lambda s: hashlib.sha256(f"{salt}{s.call_id}:{s.text}".encode()).digest())
+
+
+def suggestions(extractor: OfflineExtractor, transcripts: Iterable[Transcript], limit: int,
+                seen: set[tuple[str, int, str]] = frozenset(), salt: str = "") -> list[Suggestion]:
+    """`limit` customer sentences, one per utterance, alternating the one nearest the decision (uncertainty
+    sampling) and one drawn at random (`drawn`), skipping sentences already labelled (`seen`: call id, utterance
+    index, text)."""
+    pool = candidates(extractor, transcripts, seen)
     out: dict[tuple[str, int], Suggestion] = {}
-    for a, b in zip(uncertain, drawn, strict=True):
+    for a, b in zip(least_sure(pool), drawn(pool, salt), strict=True):
         for s in (a, b):
             if len(out) < limit:
                 out.setdefault((s.call_id, s.utterance.index), s)
