@@ -4,12 +4,12 @@
 
 For each seed: the same split and simulated reviewer as bench/learning.py, up to `--reviews` verdicts. Then two
 detectors of objections among the customer turns of the calls nobody reviewed: the product's learned tracker
-(logistic regression over MiniLM embeddings, surface signs and the playbook's similarities) and MiniLM fine-tuned
-with a classification head on the same verdicts plus the playbook's examples. The fine-tuned detector is built the
-way the tracker is: one model per fold of the verdicts (grouped by call), their mean as the detector, and the
-threshold from their out-of-fold scores by the product's `operating_point` over the reviewed calls' turns. Prints per
-seed: ROC AUC, the best recall any threshold reaches at precision >= 0.80 (what the ranking allows), the precision,
-recall and F1 each delivers at its own threshold, and the seconds of fine-tuning.
+(logistic regression over MiniLM embeddings, surface signs, the playbook's similarities and the reviewed calls'
+words) and MiniLM fine-tuned with a classification head on the same verdicts plus the playbook's examples. The
+fine-tuned detector is built the way the tracker is: one model per fold of the verdicts (grouped by call), their
+mean as the detector, and the threshold from their out-of-fold scores by the product's `operating_point` over the
+reviewed calls' turns. Prints per seed: ROC AUC, the best recall any threshold reaches at precision >= 0.80 (what
+the ranking allows), the precision, recall and F1 each delivers at its own threshold, and the seconds of fine-tuning.
 """
 
 from __future__ import annotations

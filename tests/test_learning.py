@@ -207,5 +207,6 @@ def test_the_learner_weighs_the_words_the_reviewed_calls_share():
     x = words(["too much, go lower?", "see you tomorrow", "nothing in common"])
     # unit-length rows, as the embeddings are, at the words' weight; a turn with no known word is all zeros
     assert np.allclose(np.linalg.norm(x[:2], axis=1), WORDS_WEIGHT) and not x[2].any()
+    assert words([]).shape == (0, x.shape[1])
     # no word in two turns yet: nothing to weigh, and no error
     assert Words.of(["hello", "goodbye"])(["hello"]).shape == (1, 0)

@@ -78,11 +78,12 @@ class Prior:
 @dataclass(frozen=True)
 class Words:
     """The reviewed calls' own words as features: TF-IDF of words and word pairs (figures, "$" and "?" count as
-    words), over the vocabulary of the turns the tracker learns from and judges. A general-purpose embedding blurs
-    what a domain's words say ("lower", "deliver", "firm"); with the user's verdicts the learner weighs them. Rows have
-    unit length, as the embeddings do, times `weight` (WORDS_WEIGHT). On the dev set at 100 reviews
-    (bench/learners.py, the same verdicts for each row) the best recall at precision 0.80 rose from 0.62 to 0.70 and
-    F1 by 0.03 to 0.06, at weight 2 more than at 1 (docs/ACCURACY.md)."""
+    words), over the vocabulary that two of the texts it was fitted on share: the turns the tracker learns from and
+    judges, and the playbook's examples. A general-purpose embedding blurs what a domain's words say ("lower",
+    "deliver", "firm"); with the user's verdicts the learner weighs them. Rows have unit length, as the embeddings
+    do, times `weight` (WORDS_WEIGHT). On the dev set at 100 reviews (bench/learners.py, the same verdicts for each
+    row) the best recall at precision 0.80 rose from 0.62 to 0.70 and F1 by 0.03 to 0.06, at weight 2 more than at 1
+    (docs/ACCURACY.md)."""
 
     vectorizer: object | None = None  # a fitted TfidfVectorizer; None: too few texts share a word
     weight: float = 0.0
@@ -99,8 +100,9 @@ class Words:
             return cls()
 
     def __call__(self, texts: list[str]) -> np.ndarray:
-        if self.vectorizer is None:
-            return np.zeros((len(texts), 0), dtype=np.float32)
+        if self.vectorizer is None or not texts:
+            width = len(self.vectorizer.vocabulary_) if self.vectorizer is not None else 0
+            return np.zeros((len(texts), width), dtype=np.float32)
         return self.weight * self.vectorizer.transform(texts).toarray().astype(np.float32)
 
 
