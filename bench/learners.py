@@ -105,7 +105,8 @@ def evaluate(variant: Variant, labels, pool, scored, gold, where, playbook, embe
     keys = list(said)
     positives, negatives = seeds(playbook)
     seed_keys = [("", -1, t) for t in [*positives, *negatives]]
-    featurise = Features.of(playbook, embedder, [k[2] for k in (*reviewed_turns(pool, labels), *keys)])
+    turns_of_reviewed = reviewed_turns(pool, labels)
+    featurise = Features.of(playbook, embedder, [k[2] for k in (*turns_of_reviewed, *keys)])
     featurise = replace(featurise, words=replace(featurise.words, weight=variant.words))
 
     def x(rows: list[Turn]) -> np.ndarray:
@@ -118,9 +119,12 @@ def evaluate(variant: Variant, labels, pool, scored, gold, where, playbook, embe
                                   seed_weight=variant.seed_weight)
 
     def score(rows: list[Turn]) -> np.ndarray:
-        return np.mean([m.predict_proba(x(rows))[:, 1] for m in models], axis=0) if rows else np.zeros(0)
+        if not rows:
+            return np.zeros(0)
+        features = x(rows)
+        return np.mean([m.predict_proba(features)[:, 1] for m in models], axis=0)
 
-    population = unlabelled(reviewed_turns(pool, labels), said, settings.extraction.min_words)
+    population = unlabelled(turns_of_reviewed, said, settings.extraction.min_words)
     target = settings.extraction.target_precision
     threshold = operating_point(oof, y.astype(bool), np.concatenate([score(population), oof]), target)[0]
     turns = [(tr.call_id, u.index, u.text) for tr in scored for u in tr.utterances if u.role is Role.customer]

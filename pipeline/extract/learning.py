@@ -294,9 +294,9 @@ def train_detector(kind: FindingKind, labels: list[Label], playbook: Playbook, e
                    population: Sequence[Turn] = ()) -> tuple[Detector | None, TrackerStatus]:
     """The kind's detector and its status. `population`: (call id, utterance index, text) of the customer turns of
     the reviewed calls, a sample of the turns it will judge, whose words make its vocabulary and whose scores set the
-    threshold. A labelled turn counts
-    with its out-of-fold score, as a model that never saw it scores it: leaving the labelled turns out instead left
-    the turns the tracker was surest of, and at 400 reviews the threshold fell until precision was 0.63."""
+    threshold. A labelled turn counts with its out-of-fold score, as a model that never saw it scores it: leaving the
+    labelled turns out instead left the turns the tracker was surest of, and at 400 reviews the threshold fell until
+    precision was 0.63."""
     said = verdicts(labels, kind)
     yes = sum(said.values())
     no = len(said) - yes
