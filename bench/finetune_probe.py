@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from learning import ROOT, best_recall, delivered, load, review_until, reviewed_turns, split
+from learning import ROOT, best_recall, delivered, load, review_until, reviewed_turns, split, turns_of
 from winloss.pipeline.extract.learning import (
     SEED_WEIGHT,
     FindingKind,
@@ -32,7 +32,6 @@ from winloss.pipeline.extract.learning import (
     unlabelled,
     verdicts,
 )
-from winloss.pipeline.models import Role
 from winloss.pipeline.playbook import load_playbook
 from winloss.pipeline.providers.embed import build_embedder, minilm_path
 from winloss.pipeline.settings import load_settings
@@ -97,11 +96,11 @@ def main() -> None:
     for seed in map(int, args.seeds.split(",")):
         pool, scored = split(transcripts, seed)
         labels, learned = review_until(args.reviews, [], None, pool, gold, playbook, settings, embedder, seed)
-        turns = [(tr.call_id, u) for tr in scored for u in tr.utterances if u.role is Role.customer]
-        truth = np.array([bool(gold[(c, u.index)]["objection"]) for c, u in turns])
-        texts = [u.text for _, u in turns]
+        turns = [t for tr in scored for t in turns_of(tr)]
+        truth = np.array([bool(gold[(t.call_id, t.index)]["objection"]) for t in turns])
+        texts = [t.text for t in turns]
         detector = learned.detector(FindingKind.objection)
-        tracker = detector.probabilities(texts, embedder)
+        tracker = detector.probabilities(texts, embedder, [t.reply for t in turns])
         said = verdicts(labels, FindingKind.objection)
         keys = list(said)
         y = np.array([said[k] for k in keys], dtype=float)

@@ -1,4 +1,4 @@
-"""Why 100 reviews fall short of F1 0.75: learner variants and review strategies, each on the same reviewed turns.
+"""What each part of the learner and each review strategy is worth after 100 reviews, on the same reviewed turns.
 
     .venv/bin/python bench/learners.py ../shared/data/dev/cb_dev --reviews 100
 
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from learning import best_recall, delivered, options, review_until, reviewed_turns, setting_up, split
+from learning import best_recall, delivered, options, review_until, reviewed_turns, setting_up, split, turns_of
 from winloss.pipeline.extract.learning import (
     REGULARISATION,
     SEED_WEIGHT,
@@ -95,6 +95,7 @@ class Variant:
     c: float = REGULARISATION
     seed_weight: float = SEED_WEIGHT
     words: float = WORDS_WEIGHT  # how much the reviewed calls' words weigh (0: not at all)
+    replies: bool = True  # whether the learner reads the rep's reply to each turn (False: every reply unknown)
 
 
 def evaluate(variant: Variant, labels, pool, scored, gold, where, playbook, embedder, settings):
@@ -106,11 +107,14 @@ def evaluate(variant: Variant, labels, pool, scored, gold, where, playbook, embe
     positives, negatives = seeds(playbook)
     seed_keys = [("", -1, t) for t in [*positives, *negatives]]
     turns_of_reviewed = reviewed_turns(pool, labels)
-    featurise = Features.of(playbook, embedder, [k[2] for k in (*turns_of_reviewed, *keys)])
+    featurise = Features.of(playbook, embedder, [k[2] for k in (*turns_of_reviewed, *keys)],
+                            [t.reply for t in turns_of_reviewed if t.reply is not None])
+    reply_of = {t[:3]: t.reply for t in turns_of_reviewed}
     featurise = replace(featurise, words=replace(featurise.words, weight=variant.words))
 
     def x(rows: list[Turn]) -> np.ndarray:
-        base = featurise([k[2] for k in rows], embedder)
+        base = featurise([k[2] for k in rows], embedder,
+                         [reply_of.get(k[:3]) for k in rows] if variant.replies else None)
         return np.hstack([base, variant.extra(rows, where)]) if variant.extra and rows else base
 
     y = np.array([said[k] for k in keys], dtype=int)
@@ -127,7 +131,8 @@ def evaluate(variant: Variant, labels, pool, scored, gold, where, playbook, embe
     population = unlabelled(turns_of_reviewed, said, settings.extraction.min_words)
     target = settings.extraction.target_precision
     threshold = operating_point(oof, y.astype(bool), np.concatenate([score(population), oof]), target)[0]
-    turns = [(tr.call_id, u.index, u.text) for tr in scored for u in tr.utterances if u.role is Role.customer]
+    turns = [t for tr in scored for t in turns_of(tr)]
+    reply_of.update({t[:3]: t.reply for t in turns})
     truth = np.array([bool(gold[(k[0], k[1])]["objection"]) for k in turns])
     scores = score(turns)
     return (*delivered(scores, threshold, truth), best_recall(scores, truth, target), roc_auc_score(truth, scores))
@@ -148,7 +153,9 @@ def main() -> None:
     settings, playbook, embedder, transcripts, gold = setting_up(args)
     prior = Prior.of(playbook, embedder)
     where = places(transcripts)
-    variants = [Variant("product (MiniLM, surface signs, playbook similarities, the reviewed calls' words)"),
+    variants = [Variant("product (MiniLM, surface signs, playbook similarities, the reviewed calls' words, the rep's "
+                        "reply)"),
+                Variant("without the rep's reply", replies=False),
                 Variant("without the reviewed calls' words", words=0.0),
                 Variant("the words weigh 1", words=1.0),
                 Variant("+ the turn before", turn_before(embedder)),

@@ -29,7 +29,7 @@ from winloss.pipeline.extract.learning import train
 from winloss.pipeline.extract.suggest import suggestions
 from winloss.pipeline.extract.trackers import OfflineExtractor
 from winloss.pipeline.ingest.transcribe import read_transcript
-from winloss.pipeline.models import ANY_LABEL, FindingKind, Label, Role
+from winloss.pipeline.models import ANY_LABEL, CustomerTurn, FindingKind, Label, Role, rep_replies
 from winloss.pipeline.playbook import load_playbook
 from winloss.pipeline.providers.embed import build_embedder
 from winloss.pipeline.settings import load_settings
@@ -104,11 +104,18 @@ def review_until(n: int, labels: list[Label], learned, pool, gold, playbook, set
     return labels, learned
 
 
-def reviewed_turns(pool, labels: list[Label]) -> list[tuple[str, int, str]]:
-    """The customer turns of the calls that hold labels, as `Store.reviewed_turns` gives them to `winloss learn`."""
+def reviewed_turns(pool, labels: list[Label]) -> list[CustomerTurn]:
+    """The customer turns of the calls that hold labels, with the rep's replies, as `Store.reviewed_turns` gives them
+    to `winloss learn`."""
     reviewed = {lb.call_id for lb in labels}
-    return [(tr.call_id, u.index, u.text) for tr in sorted(pool, key=lambda t: t.call_id) if tr.call_id in reviewed
-            for u in tr.utterances if u.role is Role.customer]
+    return [turn for tr in sorted(pool, key=lambda t: t.call_id) if tr.call_id in reviewed for turn in turns_of(tr)]
+
+
+def turns_of(transcript) -> list[CustomerTurn]:
+    """A transcript's customer turns with the rep's reply to each."""
+    replies = rep_replies(transcript.utterances)
+    return [CustomerTurn(transcript.call_id, u.index, u.text, replies.get(u.index))
+            for u in transcript.utterances if u.role is Role.customer]
 
 
 def best_recall(scores: np.ndarray, truth: np.ndarray, precision: float = 0.8) -> float:

@@ -10,7 +10,7 @@ from typing import Literal
 
 from winloss.pipeline.errors import BadInputError
 from winloss.pipeline.extract import Extractor, build_extractor, ground
-from winloss.pipeline.extract.learning import LearnedTrackers, Turn
+from winloss.pipeline.extract.learning import LearnedTrackers
 from winloss.pipeline.fingerprint import fingerprint
 from winloss.pipeline.ingest.crm import ManifestRow
 from winloss.pipeline.ingest.diarize import ResemblyzerEncoder, SpeakerEncoder
@@ -22,7 +22,7 @@ from winloss.pipeline.ingest.transcribe import (
     read_transcript,
 )
 from winloss.pipeline.ingest.transcribe.call import CallTranscriber
-from winloss.pipeline.models import Call, CallAnalysis, Label, Transcript
+from winloss.pipeline.models import Call, CallAnalysis, CustomerTurn, Label, Transcript
 from winloss.pipeline.playbook import Playbook
 from winloss.pipeline.providers.embed import Embedder, build_embedder
 from winloss.pipeline.redact import Redactor
@@ -37,10 +37,11 @@ class Engines:
     """The providers one run needs, built from config on first use (nothing loads at import)."""
 
     def __init__(self, settings: Settings, playbook: Playbook, transcripts: int = 0, labels: list[Label] = (),
-                 population: list[Turn] = ()):
+                 population: list[CustomerTurn] = ()):
         """`transcripts`: how many text transcripts the run holds (they decide whether embedding gets processes);
         `labels`: reviewers' verdicts, which the trackers learn from; `population`: the customer turns of the reviewed
-        calls, whose words a learned tracker weighs and on which its threshold meets the precision target."""
+        calls with the rep's replies, whose words a learned tracker weighs and on which its threshold meets the
+        precision target."""
         self.settings = settings
         self.playbook = playbook
         self.transcripts = transcripts

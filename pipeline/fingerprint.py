@@ -16,7 +16,8 @@ from winloss.pipeline.settings import Settings
 # transcript's revision when transcription changes (audio is transcribed again), the findings' when only extraction
 # does (new findings from the stored transcripts).
 TRANSCRIPT_REVISION = 5
-ANALYSIS_REVISION = 6
+# 7: a learned tracker reads the rep's reply and the reviewed calls' words; its calibration's slope is held near 1.
+ANALYSIS_REVISION = 7
 
 
 def fingerprint(settings: Settings, playbook: Playbook, labels: str = "") -> str:

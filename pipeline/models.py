@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from winloss.pipeline.vocab import FindingKind, MessageStatus, Outcome, Role, mmss  # noqa: F401  (re-exported)
@@ -78,6 +78,34 @@ class Transcript(_Frozen):
     engine: str
     channels: int = 1
     role_confidence: float | None = Field(None, ge=0, le=1, description="how sure the rep/customer roles are")
+
+
+def rep_replies(utterances: Sequence[Utterance]) -> dict[int, str]:
+    """The rep's reply to each utterance that is not the rep's, by utterance index: the rep's next turn (their run of
+    utterances; what the customer says before it is part of what the rep answers), "" where the rep does not speak
+    again. Empty when no utterance is the rep's (roles unknown): there, nobody knows which turn replies."""
+    if not any(u.role is Role.rep for u in utterances):
+        return {}
+    out: dict[int, str] = {}
+    run: list[str] = []
+    reply = ""
+    for u in reversed(utterances):
+        if u.role is Role.rep:
+            run.insert(0, u.text)
+            reply = " ".join(run)
+        else:
+            run = []
+            out[u.index] = reply
+    return out
+
+
+class CustomerTurn(NamedTuple):
+    """A stored customer turn and the rep's reply to it (rep_replies; None: unknown): what a learned tracker judges."""
+
+    call_id: str
+    index: int
+    text: str
+    reply: str | None = None
 
 
 class Deal(_Frozen):

@@ -210,3 +210,37 @@ def test_the_learner_weighs_the_words_the_reviewed_calls_share():
     assert words([]).shape == (0, x.shape[1])
     # no word in two turns yet: nothing to weigh, and no error
     assert Words.of(["hello", "goodbye"])(["hello"]).shape == (1, 0)
+
+
+def test_the_learner_reads_the_reps_reply_to_a_turn(engines):
+    """Two kinds of turn that say the same words: the rep's reply tells resistance (a defence of the price) from
+    agreement (arranging the pick-up). A reply nobody knows sits between the two."""
+    import numpy as np
+    from winloss.pipeline.extract.learning import train_detector
+    from winloss.pipeline.models import CustomerTurn, Label
+
+    defences = ["It is barely used and worth every penny, I cannot go lower.",
+                "That is already a fair price for this condition.", "Sorry, the price is firm, it is almost new."]
+    arrangements = ["Great, you can pick it up tomorrow morning.", "Perfect, I will hold it for you until Friday.",
+                    "Wonderful, see you at six then."]
+    population = [CustomerTurn(f"call{i}", 1, "Hmm, okay then.", (defences if i % 2 else arrangements)[i % 3])
+                  for i in range(60)]
+    labels = [Label(call_id=t.call_id, utterance_index=1, text=t.text, kind=FindingKind.objection,
+                    label="price" if t.reply in defences else ANY_LABEL, verdict=t.reply in defences)
+              for t in population]
+    detector, status = train_detector(FindingKind.objection, labels, engines.playbook, engines.embedder,
+                                      engines.settings.extraction, population)
+    assert status.mode == "learned"
+    # the same words are an objection after a defence, not after an arrangement
+    decided = detector.probabilities([t.text for t in population], engines.embedder, [t.reply for t in population])
+    assert ((decided > detector.threshold) == np.array([t.reply in defences for t in population])).all()
+    # and so with replies it never saw; a reply nobody knows sits between
+    chance = detector.probabilities(["Hmm, okay then."] * 3, engines.embedder,
+                                    ["No, that price is fair for what it is.", "Great, pick it up on Sunday.", None])
+    assert chance[0] > 0.5 > chance[1] and chance[0] > chance[2] > chance[1]
+    # a reply nobody knows is the mean of the known ones' features; no reply at all is a reply of its own
+    x = detector.features(["Hmm, okay then."] * 3, engines.embedder, [None, "", "Great, pick it up on Sunday."])
+    assert np.allclose(x[0, -len(detector.features.replies.unknown):], detector.features.replies.unknown)
+    assert x[1, -1] == 1 and x[2, -1] == 0
+    # features without replies (a playbook example) have the same width
+    assert detector.features(["Too expensive."], engines.embedder).shape[1] == x.shape[1]

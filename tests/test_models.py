@@ -12,6 +12,7 @@ from winloss.pipeline.models import (
     content_id,
     file_id,
     mmss,
+    rep_replies,
 )
 
 
@@ -63,3 +64,16 @@ def test_flat_export_row():
     assert FlatFinding.of(objection).model_dump(include={"answered", "accepted", "context"}) == {
         "answered": True, "accepted": False, "context": None}
     assert mmss(61.2) == "01:01" and mmss(3599.6) == "60:00"
+
+
+def test_the_reps_reply_to_a_customer_turn_is_the_reps_next_turn():
+    def said(*turns):
+        return [Utterance(index=i, role=role, start=i, end=i, text=text) for i, (role, text) in enumerate(turns)]
+
+    rep, customer = Role.rep, Role.customer
+    call = said((rep, "Hi."), (customer, "That is a lot."), (customer, "Really a lot."), (rep, "It is new."),
+                (rep, "And it ships today."), (customer, "Deal."))
+    # the rep's whole next turn, for what the customer said before it; "" where the rep never spoke again
+    assert rep_replies(call) == {1: "It is new. And it ships today.", 2: "It is new. And it ships today.", 5: ""}
+    # with no rep turn (roles unknown) nobody knows which turn replies
+    assert rep_replies(said((Role.unknown, "Hello."), (Role.unknown, "Hi."))) == {}

@@ -302,8 +302,8 @@ def test_a_reviewer_who_changes_their_mind_is_read_by_their_latest_answer(databa
 
 
 def test_the_reviewed_turns_are_the_customer_turns_of_the_calls_with_labels_of_the_kind(database_url):
-    """What a learned tracker's threshold is set on: every customer turn of a reviewed call, none of a call nobody
-    reviewed, none of the rep's."""
+    """What a learned tracker's threshold is set on: every customer turn of a reviewed call with the rep's reply to
+    it, none of a call nobody reviewed, none of the rep's."""
     store = Store(database_url)
     reviewed, other = _analysis(5), _analysis(3)
     other = other.model_copy(update={"call": other.call.model_copy(update={"call_id": "def456", "path": "/calls/b"}),
@@ -316,7 +316,8 @@ def test_the_reviewed_turns_are_the_customer_turns_of_the_calls_with_labels_of_t
                              label="price", verdict=True),
                        Label(call_id="def456", utterance_index=1, text="line 1", kind=FindingKind.message,
                              label="fast_onboarding", verdict=False)])
-    assert store.reviewed_turns() == [("abc123", u.index, u.text) for u in reviewed.transcript.utterances
-                                      if u.role is Role.customer]
-    assert len(store.reviewed_turns()) == 2 and store.reviewed_turns(limit=1) == store.reviewed_turns()[:1]
-    assert store.reviewed_turns(FindingKind.message) == [("def456", 1, "We also looked at Pipewise, line 1.")]
+    line = "We also looked at Pipewise, line {}.".format
+    # each with the rep's reply: the rep's next turn
+    assert store.reviewed_turns() == [("abc123", 1, line(1), line(2)), ("abc123", 3, line(3), line(4))]
+    assert store.reviewed_turns(limit=1) == store.reviewed_turns()[:1]
+    assert store.reviewed_turns(FindingKind.message) == [("def456", 1, line(1), line(2))]

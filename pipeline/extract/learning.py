@@ -1,15 +1,15 @@
 """Trackers that learn from the user's labels: a logistic regression per finding kind over a turn's sentence embedding,
-a few surface signs, the playbook's similarities and the reviewed calls' own words (`Features`), trained on the
-user's verdicts, the playbook's examples as positives and the built-in non-objections as negatives. Below
-`extraction.min_labels` a kind keeps the zero-shot engine.
+a few surface signs, the playbook's similarities, the reviewed calls' own words and the rep's reply (`Features`),
+trained on the user's verdicts, the playbook's examples as positives and the built-in non-objections as negatives.
+Below `extraction.min_labels` a kind keeps the zero-shot engine.
 
 Its operating threshold is the lowest one at which the precision the tracker is expected to have on the turns it will
 judge (`population`: the customer turns of the reviewed calls) reaches
 `extraction.target_precision`. Expected, not counted on the reviewed turns themselves: half of those are the tracker's
 hardest cases (suggest.py), so their precision is lower than the calls', and a threshold set on them came out far too
 high on some splits (recall 0.02 on one, bench/learning.py). Instead the cross-validated scores are calibrated into
-probabilities (Platt's sigmoid, which depends on a sentence's score, not on why it was picked for review) and
-averaged over the population's turns above each threshold.
+probabilities (`_calibration`: a sigmoid of the learner's logit whose slope is held near 1) and averaged over the
+population's turns above each threshold.
 
 Why logistic regression: on real negotiations (bench/learning.py, docs/ACCURACY.md) it reached the F1 of heavier
 learners at 100 labels, trains in well under a second on the CPU, and its probabilities rank sentences for review.
@@ -18,13 +18,13 @@ learners at 100 labels, trains in well under a second on the CPU, and its probab
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain
 
 import numpy as np
 from winloss.pipeline.extract.negatives import not_objections
-from winloss.pipeline.models import ANY_LABEL, FindingKind, Label, Utterance
+from winloss.pipeline.models import ANY_LABEL, CustomerTurn, FindingKind, Label, Utterance
 from winloss.pipeline.playbook import Playbook
 from winloss.pipeline.providers.embed import Embedder
 from winloss.pipeline.settings import ExtractionSettings
@@ -41,6 +41,7 @@ REGULARISATION = 1.0  # logistic regression's C: 0.3 and 3 ranked no better at 1
 # The precision the threshold must reach is its bootstrap lower quantile at half a standard error below the estimate
 # (the normal's 0.31 quantile): enough to stop a lucky calibration, not so much that recall halves.
 CONFIDENCE_QUANTILE = 0.31
+SLOPE_PRIOR = 0.15  # how far the calibration's slope may stray from the learner's own scale (_calibration)
 BOOTSTRAPS = 200
 Turn = tuple[str, int, str]  # (call id, utterance index, text): a turn as labels and the store name it
 
@@ -107,22 +108,68 @@ class Words:
 
 
 @dataclass(frozen=True)
+class Replies:
+    """The rep's reply to a turn as features, as the turn's own are made (embedding, surface signs, words from the
+    replies' own vocabulary), and whether the rep replied at all. How a rep answers tells what the customer said: a
+    defence of the price, a concession, a counter-offer answer resistance; a confirmation answers a question. On the
+    dev set at 100 reviews the best recall at precision 0.80 rose from 0.72 to 0.79 (docs/ACCURACY.md).
+
+    A reply nobody knows (None: a playbook example, a labelled turn of a call not in the store, a call without
+    roles) gets `unknown`, the mean of the known replies' rows, so it pulls the learner no way."""
+
+    words: Words = field(default_factory=Words)
+    unknown: np.ndarray | None = None  # None: no reply was known when fitted, and replies add no columns
+
+    @classmethod
+    def of(cls, replies: Sequence[str], embedder: Embedder) -> Replies:
+        """Fitted on the known replies of the turns learned from and judged ("" where the rep did not reply)."""
+        if not replies:
+            return cls()
+        fitted = cls(Words.of(list(dict.fromkeys(r for r in replies if r))))
+        return replace(fitted, unknown=fitted._rows(list(replies), embedder).mean(axis=0))
+
+    def _rows(self, replies: list[str], embedder: Embedder) -> np.ndarray:
+        said = np.array([bool(r) for r in replies], dtype=bool)
+        vectors = np.zeros((len(replies), embedder.dimensions), dtype=np.float32)
+        if said.any():
+            vectors[said] = embedder.embed([r for r in replies if r])
+        signs = np.stack([surface(r) if r else np.zeros(5, dtype=np.float32) for r in replies])
+        return np.hstack([vectors, signs, self.words(replies), (~said)[:, None].astype(np.float32)])
+
+    def __call__(self, replies: Sequence[str | None], embedder: Embedder) -> np.ndarray:
+        if self.unknown is None:
+            return np.zeros((len(replies), 0), dtype=np.float32)
+        if not replies:
+            return np.zeros((0, len(self.unknown)), dtype=np.float32)
+        rows = self._rows([r or "" for r in replies], embedder)
+        rows[[r is None for r in replies]] = self.unknown
+        return rows
+
+
+@dataclass(frozen=True)
 class Features:
-    """A turn as the learner sees it: its embedding, its surface signs, the playbook's similarities, its words."""
+    """A turn as the learner sees it: its embedding, its surface signs, the playbook's similarities, its words, and
+    the rep's reply to it."""
 
     prior: Prior
     words: Words = field(default_factory=Words)
+    replies: Replies = field(default_factory=Replies)
 
     @classmethod
-    def of(cls, playbook: Playbook, embedder: Embedder, texts: Sequence[str]) -> Features:
-        """Features whose vocabulary comes from `texts` (the turns learned from and judged) and the playbook's
-        examples."""
-        return cls(Prior.of(playbook, embedder), Words.of(list(dict.fromkeys([*texts, *chain(*seeds(playbook))]))))
+    def of(cls, playbook: Playbook, embedder: Embedder, texts: Sequence[str],
+           replies: Sequence[str] = ()) -> Features:
+        """Features whose vocabularies come from `texts` (the turns learned from and judged) and the playbook's
+        examples, and from `replies` (the known replies to those turns)."""
+        return cls(Prior.of(playbook, embedder), Words.of(list(dict.fromkeys([*texts, *chain(*seeds(playbook))]))),
+                   Replies.of(replies, embedder))
 
-    def __call__(self, texts: list[str], embedder: Embedder) -> np.ndarray:
+    def __call__(self, texts: list[str], embedder: Embedder,
+                 replies: Sequence[str | None] | None = None) -> np.ndarray:
+        """Rows for `texts`; `replies`: the rep's reply to each (None, or no list: unknown)."""
         vectors = embedder.embed(texts) if texts else np.zeros((0, embedder.dimensions), dtype=np.float32)
         signs = np.stack([surface(t) for t in texts]) if texts else np.zeros((0, 5), dtype=np.float32)
-        return np.hstack([vectors, signs, self.prior(vectors), self.words(texts)])
+        answered = self.replies(replies if replies is not None else [None] * len(texts), embedder)
+        return np.hstack([vectors, signs, self.prior(vectors), self.words(texts), answered])
 
 
 @dataclass(frozen=True)
@@ -137,10 +184,12 @@ class Detector:
     precision: float | None  # expected on the reviewed calls' other turns at the threshold (operating_point)
     recall: float | None
 
-    def probabilities(self, texts: list[str], embedder: Embedder) -> np.ndarray:
+    def probabilities(self, texts: list[str], embedder: Embedder,
+                      replies: Sequence[str | None] | None = None) -> np.ndarray:
+        """The chance that each turn is a finding; `replies`: the rep's reply to each (None: unknown)."""
         if not texts:
             return np.zeros(0)
-        logits = self.features(texts, embedder) @ self.coef.T + self.intercept
+        logits = self.features(texts, embedder, replies) @ self.coef.T + self.intercept
         return (1 / (1 + np.exp(-logits))).mean(axis=1)
 
 
@@ -223,11 +272,34 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _calibration(scores: np.ndarray, truth: np.ndarray):
-    """Platt's sigmoid from scores to the chance that a turn is a finding, fitted on out-of-fold scores."""
-    from sklearn.linear_model import LogisticRegression
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
 
-    return LogisticRegression(C=1e6).fit(_logit(scores)[:, None], truth.astype(int))
+
+def _calibration(scores: np.ndarray, truth: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """From a logit of the learner's probability to the chance that a turn is a finding: a sigmoid `a * logit + b`
+    fitted to the out-of-fold `scores` and `truth` (Platt's), its slope `a` held near 1 (the learner's own scale) by
+    a normal prior of standard deviation SLOPE_PRIOR; the shift `b` is free (class weights, the playbook's examples
+    and the reviewers' mix of yes and no all move it).
+
+    Platt's free slope flattened on the splits whose reviewed turns were the most ambiguous (uncertainty sampling
+    picks turns whose verdict the score does not settle): 0.6 on the worst of 20 splits at 100 reviews, where the
+    others were near 1, and the threshold shot up until recall fell to 0.04. With more verdicts the data outweigh
+    the prior, as they should: at 400 reviews the learner's slope is nearer 0.9, and a slope fixed at 1 let precision
+    fall to 0.77 (docs/ACCURACY.md)."""
+    from scipy.optimize import minimize
+
+    z, y = _logit(scores), truth.astype(float)
+    weight = 1 / SLOPE_PRIOR ** 2
+
+    def loss(p: np.ndarray) -> tuple[float, np.ndarray]:
+        u = p[0] * z + p[1]
+        error = _sigmoid(u) - y
+        return (float(np.sum(np.logaddexp(0, u) - y * u) + weight / 2 * (p[0] - 1) ** 2),
+                np.array([error @ z + weight * (p[0] - 1), error.sum()]))
+
+    a, b = minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B").x
+    return lambda logits: _sigmoid(a * logits + b)
 
 
 def operating_point(scores: np.ndarray, truth: np.ndarray, population: np.ndarray,
@@ -241,15 +313,15 @@ def operating_point(scores: np.ndarray, truth: np.ndarray, population: np.ndarra
     if truth.all() or not truth.any():
         return 0.5, None, None
     ranked = np.sort(population)[::-1]
-    z, n = _logit(ranked)[:, None], np.arange(1, len(ranked) + 1)
+    z, n = _logit(ranked), np.arange(1, len(ranked) + 1)
     rng = np.random.default_rng(0)
     curves = []
     for _ in range(BOOTSTRAPS):
         pick = rng.integers(0, len(truth), len(truth))
         if truth[pick].all() or not truth[pick].any():
             continue
-        curves.append(np.cumsum(_calibration(scores[pick], truth[pick]).predict_proba(z)[:, 1]) / n)
-    chance = _calibration(scores, truth).predict_proba(z)[:, 1]
+        curves.append(np.cumsum(_calibration(scores[pick], truth[pick])(z)) / n)
+    chance = _calibration(scores, truth)(z)
     # with a verdict on very few turns every resample can miss it: then the estimate has no spread to bound it by
     lower = np.quantile(np.array(curves), CONFIDENCE_QUANTILE, axis=0) if curves else np.cumsum(chance) / n
     # a threshold falls between two different scores: turns that tie are all in or all out
@@ -284,19 +356,19 @@ def cross_validated(x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed_x: np
     return out, models
 
 
-def unlabelled(population: Sequence[Turn], said: dict[Turn, bool], min_words: int) -> list[Turn]:
+def unlabelled(population: Sequence[CustomerTurn], said: dict[Turn, bool], min_words: int) -> list[CustomerTurn]:
     """The population's turns nobody labelled that the tracker judges (at least `min_words` words)."""
-    return [key for key in population if key not in said and len(key[2].split()) >= min_words]
+    return [t for t in population if (t.call_id, t.index, t.text) not in said and len(t.text.split()) >= min_words]
 
 
 def train_detector(kind: FindingKind, labels: list[Label], playbook: Playbook, embedder: Embedder,
                    settings: ExtractionSettings,
-                   population: Sequence[Turn] = ()) -> tuple[Detector | None, TrackerStatus]:
-    """The kind's detector and its status. `population`: (call id, utterance index, text) of the customer turns of
-    the reviewed calls, a sample of the turns it will judge, whose words make its vocabulary and whose scores set the
-    threshold. A labelled turn counts with its out-of-fold score, as a model that never saw it scores it: leaving the
-    labelled turns out instead left the turns the tracker was surest of, and at 400 reviews the threshold fell until
-    precision was 0.63."""
+                   population: Sequence[CustomerTurn] = ()) -> tuple[Detector | None, TrackerStatus]:
+    """The kind's detector and its status. `population`: the customer turns of the reviewed calls with the rep's
+    reply to each, a sample of the turns it will judge, whose words make its vocabularies and whose scores set the
+    threshold; a labelled turn's reply comes from there (unknown when its call is not). A labelled turn counts with
+    its out-of-fold score, as a model that never saw it scores it: leaving the labelled turns out instead left the
+    turns the tracker was surest of, and at 400 reviews the threshold fell until precision was 0.63."""
     said = verdicts(labels, kind)
     yes = sum(said.values())
     no = len(said) - yes
@@ -305,8 +377,11 @@ def train_detector(kind: FindingKind, labels: list[Label], playbook: Playbook, e
         need = f"{settings.min_labels} reviewed sentences, at least {max(2, settings.min_labels // 4)} of each verdict"
         return None, replace(status, note=f"learns after {need}")
     keys = list(said)
-    featurise = Features.of(playbook, embedder, [k[2] for k in (*population, *keys)])
-    x = featurise([k[2] for k in keys], embedder)
+    reply_of = {(t.call_id, t.index, t.text): t.reply for t in population}
+    replies = [reply_of.get(k) for k in keys]
+    featurise = Features.of(playbook, embedder, [k[2] for k in (*population, *keys)],
+                            [t.reply for t in population if t.reply is not None])
+    x = featurise([k[2] for k in keys], embedder, replies)
     y = np.array([said[k] for k in keys], dtype=int)
     positives, negatives = seeds(playbook)
     seed_x = featurise([*positives, *negatives], embedder)
@@ -318,8 +393,9 @@ def train_detector(kind: FindingKind, labels: list[Label], playbook: Playbook, e
     detector = Detector(kind=kind, features=featurise, coef=np.stack([m.coef_[0] for m in models]).astype(np.float32),
                         intercept=np.array([m.intercept_[0] for m in models]), threshold=0.5, precision=None,
                         recall=None)
-    others = [k[2] for k in unlabelled(population, said, settings.min_words)]
-    scores = np.concatenate([detector.probabilities(others, embedder), oof])
+    others = unlabelled(population, said, settings.min_words)
+    scores = np.concatenate([detector.probabilities([t.text for t in others], embedder, [t.reply for t in others]),
+                             oof])
     threshold, precision, recall = operating_point(oof, y.astype(bool), scores, settings.target_precision)
     detector = replace(detector, threshold=threshold, precision=precision, recall=recall)
     note = "" if precision is not None and precision >= settings.target_precision else (
@@ -342,7 +418,7 @@ def confirmed_examples(labels: list[Label], kind: FindingKind) -> dict[str, list
 
 
 def train(labels: list[Label], playbook: Playbook, embedder: Embedder, settings: ExtractionSettings,
-          population: Sequence[Turn] = ()) -> LearnedTrackers:
+          population: Sequence[CustomerTurn] = ()) -> LearnedTrackers:
     """Every kind's tracker from the labels there are (objections learn a detector; every kind's confirmed
     sentences join its examples). `population`: the customer turns of the reviewed calls (train_detector)."""
     learned = LearnedTrackers()

@@ -23,6 +23,7 @@ from winloss.pipeline.models import (
     Role,
     Transcript,
     Utterance,
+    rep_replies,
 )
 from winloss.pipeline.playbook import Playbook
 from winloss.pipeline.providers.embed import Embedder
@@ -206,7 +207,7 @@ class OfflineExtractor:
         competitors = self._competitors(transcript.call_id, units)
         scored = [s for s in units if len(s.text.split()) >= self.settings.min_words]
         sims = self._similarities(scored)
-        objections = self._objections(transcript.call_id, scored, sims)
+        objections = self._objections(transcript.call_id, scored, sims, rep_replies(transcript.utterances))
         messages = self._messages(transcript.call_id, scored, sims)
         return Findings(self._handling(transcript, objections), self._contexts(competitors), messages)
 
@@ -310,11 +311,12 @@ class OfflineExtractor:
                                              competitor=name, alias=alias))
         return out
 
-    def _objections(self, call_id: str, scored: list[Sentence], sims: dict) -> list[Objection]:
+    def _objections(self, call_id: str, scored: list[Sentence], sims: dict,
+                    replies: dict[int, str]) -> list[Objection]:
         """One objection per customer turn at most: its sentence most like a category's examples. A turn a reviewer
         judged is what they said it is, whatever the tracker thinks."""
         best: dict[int, Judged] = {}
-        for j in self._objection_margins(scored, sims):
+        for j in self._objection_margins(scored, sims, replies):
             idx = j.sentence.utterance.index
             said = self.learned.verdict(FindingKind.objection, call_id, j.sentence.utterance) if self.learned else None
             if said is not None:
@@ -332,19 +334,21 @@ class OfflineExtractor:
         (> 0: an objection). The sentences nearest 0 are the ones worth a reviewer's verdict."""
         scored = [s for u in transcript.utterances for s in sentences(u)
                   if len(s.text.split()) >= self.settings.min_words]
-        return self._objection_margins(scored, self._similarities(scored))
+        return self._objection_margins(scored, self._similarities(scored), rep_replies(transcript.utterances))
 
-    def _objection_margins(self, scored: list[Sentence], sims: dict) -> list[Judged]:
+    def _objection_margins(self, scored: list[Sentence], sims: dict, replies: dict[int, str]) -> list[Judged]:
         """Zero-shot: closer to an objection example than to anything
         that is not an objection (greetings, thanks, agreement, plain questions, the playbook's `not_objections`),
-        and similar enough to one. A learned detector (extract/learning.py), once labels allow, decides instead."""
+        and similar enough to one. A learned detector (extract/learning.py), once labels allow, decides instead, from
+        the turn and `replies` (models.rep_replies)."""
         rows = [row for row, s in enumerate(scored) if s.utterance.role is not Role.rep]
         if not rows or not self.playbook.objections:
             return []
         learned = self.learned.detector(FindingKind.objection) if self.learned else None
         if learned:  # the learned detector judges whole customer turns, the unit a reviewer answers for
             turns = list(dict.fromkeys(scored[r].utterance for r in rows))
-            chance = dict(zip(turns, learned.probabilities([u.text for u in turns], self.embedder), strict=True))
+            chance = dict(zip(turns, learned.probabilities([u.text for u in turns], self.embedder,
+                                                           [replies.get(u.index) for u in turns]), strict=True))
         out = []
         for row in rows:
             category, top = self._category(scored[row].text.lower(), row, sims)

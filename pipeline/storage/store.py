@@ -7,6 +7,7 @@ transaction, so a failure never leaves a half-written call behind.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -22,6 +23,7 @@ from winloss.pipeline.models import (
     Call,
     CallAnalysis,
     CallOutcome,
+    CustomerTurn,
     Deal,
     FindingKind,
     FlatFinding,
@@ -30,6 +32,7 @@ from winloss.pipeline.models import (
     Role,
     Transcript,
     Utterance,
+    rep_replies,
 )
 from winloss.pipeline.storage.rows import (
     CallFacts,
@@ -137,6 +140,11 @@ labels = sa.Table(
     sa.Column("who", sa.String(128)),
     sa.Column("at", sa.DateTime, nullable=False),
 )
+
+
+def _utterance(row) -> Utterance:
+    return Utterance(index=row["idx"], role=Role(row["role"]), speaker=row["speaker"], start=row["start"],
+                     end=row["end"], text=row["text"])
 
 
 def _drop_rows(conn: Connection, call_id: str) -> None:
@@ -349,17 +357,24 @@ class Store:
         with self.engine.connect() as conn:
             return [Label.model_validate({k: r[k] for k in Label.model_fields}) for r in conn.execute(q).mappings()]
 
-    def reviewed_turns(self, kind: FindingKind = FindingKind.objection,
-                       limit: int = 2000) -> list[tuple[str, int, str]]:
-        """(call id, utterance index, text) of the customer turns of the calls that hold labels of `kind`, in call
-        and turn order (at most `limit`): the turns a learned tracker judges, as far as the reviews have seen them
+    def reviewed_turns(self, kind: FindingKind = FindingKind.objection, limit: int = 2000) -> list[CustomerTurn]:
+        """The customer turns of the calls that hold labels of `kind`, with the rep's reply to each, in call and turn
+        order (at most `limit`): the turns a learned tracker judges, as far as the reviews have seen them
         (learning.operating_point)."""
         reviewed = sa.select(labels.c.call_id).where(labels.c.kind == kind.value).distinct()
-        q = (sa.select(utterances.c.call_id, utterances.c.idx, utterances.c.text)
-             .where(utterances.c.call_id.in_(reviewed), utterances.c.role == Role.customer.value)
-             .order_by(utterances.c.call_id, utterances.c.idx).limit(limit))
+        q = (sa.select(utterances).where(utterances.c.call_id.in_(reviewed))
+             .order_by(utterances.c.call_id, utterances.c.idx))
         with self.engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(q)]
+            rows = conn.execute(q).mappings().all()
+        out: list[CustomerTurn] = []
+        for call_id, group in itertools.groupby(rows, key=lambda r: r["call_id"]):
+            spoken = [_utterance(r) for r in group]
+            replies = rep_replies(spoken)
+            out += [CustomerTurn(call_id, u.index, u.text, replies.get(u.index)) for u in spoken
+                    if u.role is Role.customer]
+            if len(out) >= limit:
+                break
+        return out[:limit]
 
     def review_counts(self) -> dict[tuple[str, str], tuple[int, int]]:
         """Per (kind, label) of the stored findings: how many of them reviewers confirmed and rejected. A finding is
@@ -422,8 +437,7 @@ class Store:
         return Transcript(call_id=call_id, duration=call["duration"], language=call["language"] or "en",
                           engine=call["transcriber"], channels=call["channels"],
                           role_confidence=call["role_confidence"],
-                          utterances=[Utterance(index=r["idx"], role=Role(r["role"]), speaker=r["speaker"],
-                                                start=r["start"], end=r["end"], text=r["text"]) for r in rows])
+                          utterances=[_utterance(r) for r in rows])
 
     def resolve_call_id(self, prefix: str) -> str:
         if not re.fullmatch(r"[0-9a-f]{1,32}", prefix):  # hex only: `%` or `_` would be LIKE wildcards
