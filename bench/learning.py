@@ -105,17 +105,17 @@ def review_until(n: int, labels: list[Label], learned, pool, gold, playbook, set
 
 
 def reviewed_turns(pool, labels: list[Label]) -> list[CustomerTurn]:
-    """The customer turns of the calls that hold labels, with the rep's replies, as `Store.reviewed_turns` gives them
-    to `winloss learn`."""
+    """The turns of the calls that hold labels that are not the rep's, with the rep's replies, as
+    `Store.reviewed_turns` gives them to `winloss learn`."""
     reviewed = {lb.call_id for lb in labels}
     return [turn for tr in sorted(pool, key=lambda t: t.call_id) if tr.call_id in reviewed for turn in turns_of(tr)]
 
 
 def turns_of(transcript) -> list[CustomerTurn]:
-    """A transcript's customer turns with the rep's reply to each."""
+    """A transcript's turns that are not the rep's (those the tracker judges), with the rep's reply to each."""
     replies = rep_replies(transcript.utterances)
     return [CustomerTurn(transcript.call_id, u.index, u.text, replies.get(u.index))
-            for u in transcript.utterances if u.role is Role.customer]
+            for u in transcript.utterances if u.role is not Role.rep]
 
 
 def best_recall(scores: np.ndarray, truth: np.ndarray, precision: float = 0.8) -> float:

@@ -319,5 +319,16 @@ def test_the_reviewed_turns_are_the_customer_turns_of_the_calls_with_labels_of_t
     line = "We also looked at Pipewise, line {}.".format
     # each with the rep's reply: the rep's next turn
     assert store.reviewed_turns() == [("abc123", 1, line(1), line(2)), ("abc123", 3, line(3), line(4))]
-    assert store.reviewed_turns(limit=1) == store.reviewed_turns()[:1]
+    # the limit caps the turns nobody labelled, never a labelled one
+    assert store.reviewed_turns(limit=0) == store.reviewed_turns()[:1]
+    # in a call where nobody is the rep every turn is judged, and nobody knows which one replies
+    unknown = _analysis(2)
+    unknown = unknown.model_copy(update={
+        "call": unknown.call.model_copy(update={"call_id": "fed789", "path": "/calls/c"}), "competitors": [],
+        "transcript": unknown.transcript.model_copy(update={"call_id": "fed789", "utterances": [
+            u.model_copy(update={"role": Role.unknown}) for u in unknown.transcript.utterances]})})
+    store.save_analysis(unknown, "fp")
+    store.save_labels([Label(call_id="fed789", utterance_index=0, text="line 0", kind=FindingKind.objection,
+                             label="price", verdict=False)])
+    assert store.reviewed_turns()[2:] == [("fed789", 0, line(0), None), ("fed789", 1, line(1), None)]
     assert store.reviewed_turns(FindingKind.message) == [("def456", 1, line(1), line(2))]

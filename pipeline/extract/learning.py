@@ -112,10 +112,11 @@ class Replies:
     """The rep's reply to a turn as features, as the turn's own are made (embedding, surface signs, words from the
     replies' own vocabulary), and whether the rep replied at all. How a rep answers tells what the customer said: a
     defence of the price, a concession, a counter-offer answer resistance; a confirmation answers a question. On the
-    dev set at 100 reviews the best recall at precision 0.80 rose from 0.72 to 0.79 (docs/ACCURACY.md).
+    dev set at 100 reviews the best recall at precision 0.80 rose from 0.68 to 0.78 on the same verdicts
+    (bench/learners.py, docs/ACCURACY.md).
 
-    A reply nobody knows (None: a playbook example, a labelled turn of a call not in the store, a call without
-    roles) gets `unknown`, the mean of the known replies' rows, so it pulls the learner no way."""
+    A reply nobody knows (None: a playbook example, a labelled turn of a call not in the store, a call in which
+    nobody is the rep) gets `unknown`, the mean of the known replies' rows, so it pulls the learner no way."""
 
     words: Words = field(default_factory=Words)
     unknown: np.ndarray | None = None  # None: no reply was known when fitted, and replies add no columns

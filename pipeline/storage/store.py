@@ -358,23 +358,25 @@ class Store:
             return [Label.model_validate({k: r[k] for k in Label.model_fields}) for r in conn.execute(q).mappings()]
 
     def reviewed_turns(self, kind: FindingKind = FindingKind.objection, limit: int = 2000) -> list[CustomerTurn]:
-        """The customer turns of the calls that hold labels of `kind`, with the rep's reply to each, in call and turn
-        order (at most `limit`): the turns a learned tracker judges, as far as the reviews have seen them
-        (learning.operating_point)."""
-        reviewed = sa.select(labels.c.call_id).where(labels.c.kind == kind.value).distinct()
-        q = (sa.select(utterances).where(utterances.c.call_id.in_(reviewed))
+        """The turns a learned tracker judges (every turn that is not the rep's) of the calls that hold labels of
+        `kind`, with the rep's reply to each, in call and turn order: every labelled one, and at most `limit` others
+        (learning.train_detector: the population its vocabulary and threshold are set on)."""
+        said = sa.select(labels.c.call_id, labels.c.utterance_index).where(labels.c.kind == kind.value)
+        q = (sa.select(utterances).where(utterances.c.call_id.in_(said.with_only_columns(labels.c.call_id)))
              .order_by(utterances.c.call_id, utterances.c.idx))
-        with self.engine.connect() as conn:
-            rows = conn.execute(q).mappings().all()
         out: list[CustomerTurn] = []
-        for call_id, group in itertools.groupby(rows, key=lambda r: r["call_id"]):
-            spoken = [_utterance(r) for r in group]
-            replies = rep_replies(spoken)
-            out += [CustomerTurn(call_id, u.index, u.text, replies.get(u.index)) for u in spoken
-                    if u.role is Role.customer]
-            if len(out) >= limit:
-                break
-        return out[:limit]
+        others = 0
+        with self.engine.connect() as conn:
+            labelled = {tuple(row) for row in conn.execute(said)}
+            for call_id, group in itertools.groupby(conn.execute(q).mappings(), key=lambda r: r["call_id"]):
+                spoken = [_utterance(r) for r in group]
+                replies = rep_replies(spoken)
+                for u in spoken:
+                    if u.role is Role.rep or ((call_id, u.index) not in labelled and others >= limit):
+                        continue
+                    others += (call_id, u.index) not in labelled
+                    out.append(CustomerTurn(call_id, u.index, u.text, replies.get(u.index)))
+        return out
 
     def review_counts(self) -> dict[tuple[str, str], tuple[int, int]]:
         """Per (kind, label) of the stored findings: how many of them reviewers confirmed and rejected. A finding is
