@@ -151,7 +151,7 @@ def options(doc: str) -> argparse.ArgumentParser:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--playbook", type=Path, default=ROOT / "bench" / "playbooks" / "marketplace.toml")
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "winloss.toml")
-    parser.add_argument("--seeds", type=int, default=10, help="splits, each with its own reviewer's random draw")
+    parser.add_argument("--seeds", type=int, default=20, help="splits, each with its own reviewer's random draw")
     return parser
 
 

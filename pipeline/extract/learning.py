@@ -191,7 +191,7 @@ class Detector:
         if not texts:
             return np.zeros(0)
         logits = self.features(texts, embedder, replies) @ self.coef.T + self.intercept
-        return (1 / (1 + np.exp(-logits))).mean(axis=1)
+        return _sigmoid(logits).mean(axis=1)
 
 
 @dataclass(frozen=True)
