@@ -87,15 +87,15 @@ def rep_replies(utterances: Sequence[Utterance]) -> dict[int, str]:
     if not any(u.role is Role.rep for u in utterances):
         return {}
     out: dict[int, str] = {}
-    run: list[str] = []
+    run: list[str] = []  # the rep's utterances since the last other one, last first
     reply = ""
     for u in reversed(utterances):
         if u.role is Role.rep:
-            run.insert(0, u.text)
-            reply = " ".join(run)
-        else:
-            run = []
-            out[u.index] = reply
+            run.append(u.text)
+            continue
+        if run:
+            reply, run = " ".join(reversed(run)), []
+        out[u.index] = reply
     return out
 
 

@@ -372,9 +372,10 @@ class Store:
                 spoken = [_utterance(r) for r in group]
                 replies = rep_replies(spoken)
                 for u in spoken:
-                    if u.role is Role.rep or ((call_id, u.index) not in labelled and others >= limit):
+                    other = (call_id, u.index) not in labelled
+                    if u.role is Role.rep or (other and others >= limit):
                         continue
-                    others += (call_id, u.index) not in labelled
+                    others += other
                     out.append(CustomerTurn(call_id, u.index, u.text, replies.get(u.index)))
         return out
 
